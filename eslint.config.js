@@ -1,0 +1,51 @@
+// Type-aware lint: floating promises are errors, and the layers keep their direction
+// (core imports nothing of berth; scoring imports only core).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layerRule = (allowed, forbidden) => ({
+  files: [`src/${allowed}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: forbidden.map((layer) => ({
+          group: [`**/${layer}/*`, `**/${layer}/**`, `../${layer}`, `../../${layer}`],
+          message: `src/${allowed} must not import src/${layer} (see ARCHITECTURE.md, Layout).`,
+        })),
+      },
+    ],
+  },
+});
+
+const layers = ['workspace', 'registry', 'scoring', 'endpoints', 'targets', 'batch', 'server', 'sdk', 'cli'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'examples/**/*.js', '.berth/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/restrict-template-expressions': 'off',
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  layerRule('core', layers),
+  layerRule('scoring', layers.filter((l) => l !== 'scoring')),
+);

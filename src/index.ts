@@ -1,0 +1,1 @@
+export { BerthError } from './core/errors.js';

@@ -93,6 +93,54 @@ export interface InferenceEngine {
   infer(request: InferRequest): Promise<InferResponse>;
   runScript(request: ScriptRequest): Promise<ScriptResponse>;
   statistics(name?: string, version?: string): ModelStatistics[];
+  /** Loads (or replaces) a model; the old version keeps serving until the new one is warmed. */
+  load(model: ModelToServe): Promise<void>;
+  unload(name: string): Promise<void>;
   /** Stops accepting, lets in-flight work finish, then ends the workers. */
   close(): Promise<void>;
+}
+
+/** A model as the scoring server receives it: already resolved to files on disk. */
+export interface ModelToServe {
+  name: string;
+  version: string;
+  framework: 'onnx' | 'custom';
+  /** The folder holding the model's files (what a scoring script sees as ctx.modelDir). */
+  modelDir: string;
+  /** Absolute path of the ONNX file to load; undefined for framework `custom`. */
+  modelFile: string | undefined;
+  signature: ModelSignature | null;
+}
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Resolved engine options: every default already filled in (see scoring/options.ts). */
+export interface EngineOptions {
+  models: ModelToServe[];
+  /** Absolute path of the entry script (TS or JS) exporting init(ctx) and run(input, ctx). */
+  scoringScript: string | undefined;
+  /** Number of worker threads. */
+  workers: number;
+  onnx: {
+    intraOpThreads: number;
+    interOpThreads: number;
+    graphOptimizationLevel: GraphOptimizationLevel;
+    /** Tried in order; 'cuda' falls back to 'cpu' with a clear message when absent. */
+    executionProviders: ('cpu' | 'cuda')[];
+  };
+  batching: {
+    enabled: boolean;
+    maxBatchSize: number;
+    maxQueueDelayMs: number;
+  };
+  /** Per-worker memory ceiling for user code, in MB (worker_threads resourceLimits). */
+  workerMaxOldGenerationMb: number;
+}
+
+/** Loading a new version keeps the old one serving until the new one is ready. */
+export interface ModelRepository {
+  /** Every model the repository could load, with its state. */
+  index(): Promise<{ name: string; version: string; state: 'READY' | 'UNAVAILABLE'; reason: string }[]>;
+  /** Resolves a model name (and optional version) to files on disk. */
+  resolve(name: string, version: string | undefined): Promise<ModelToServe>;
 }

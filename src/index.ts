@@ -1,1 +1,26 @@
-export { BerthError } from './core/errors.js';
+/**
+ * berth's public TypeScript API.
+ *
+ * ```ts
+ * import { Workspace } from 'berth';
+ *
+ * const workspace = await Workspace.init(); // ./.berth, or $BERTH_WORKSPACE
+ * const model = await workspace.models.register({
+ *   name: 'linear',
+ *   path: 'examples/models/linear.onnx',
+ *   tags: { team: 'demo' },
+ * });
+ * console.log(`${model.name}:${model.version}`, model.signature?.inputs);
+ * await workspace.close();
+ * ```
+ */
+export { Workspace } from './sdk/workspace.js';
+export type { WorkspaceOptions } from './sdk/workspace.js';
+export { ModelOperations } from './sdk/models.js';
+export type { RegisterModelOptions } from './sdk/models.js';
+export type { ProgressCallback } from './sdk/progress.js';
+
+export { BerthError, errorCatalogue, hasErrorCode } from './core/errors.js';
+export type { ErrorCode, SerializedError } from './core/errors.js';
+export type { ArtifactRef, Framework, ManifestEntry, ModelVersion } from './core/model.js';
+export type { Dimension, ModelSignature, TensorDatatype, TensorSpec } from './core/tensor.js';

@@ -1,3 +1,76 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { hasErrorCode, toBerthError } from '../core/errors.js';
+import { Workspace } from '../sdk/workspace.js';
+import type { CliContext } from './context.js';
+import type { CliIo } from './output.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerModelCommands } from './commands/model.js';
+import { registerServeCommand } from './commands/serve.js';
+
+function packageVersion(): string {
+  const packageJson = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('berth');
+  let workspaceDir: string | undefined;
+  const context: CliContext = {
+    io,
+    workspaceDir: () => workspaceDir,
+    openWorkspace: () => Workspace.open({ dir: workspaceDir }),
+  };
+  program
+    .description(
+      'Deploy trained models to compute targets: register a model once, serve it anywhere.\n' +
+        'Workspace: --workspace, else $BERTH_WORKSPACE, else ./.berth',
+    )
+    .version(packageVersion(), '-V, --version')
+    .option('-w, --workspace <dir>', 'workspace folder (default: $BERTH_WORKSPACE or ./.berth)')
+    .hook('preAction', (command) => {
+      workspaceDir = command.opts<{ workspace?: string }>().workspace;
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .exitOverride();
+  registerInitCommand(program, context);
+  registerModelCommands(program, context);
+  registerServeCommand(program, context);
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 failure, 2 bad input, 3 not found, 4 unauthorized, 5 busy or timed out,\n' +
+      '6 conflict or in use, 7 corrupt artifact, 8 not implemented.\n' +
+      'Every command that prints accepts --json for scripts (shapes in docs/cli-json.md).',
+  );
+  return program;
+}
+
+/** Runs the CLI and returns its exit code; errors become one line on stderr. */
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version "errors" are commander's way to stop; they exit 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const berth = toBerthError(error);
+    const detail = hasErrorCode(error) ? '' : ` (${berth.code})`;
+    io.stderr.write(`berth: error: ${berth.message.split('\n')[0] ?? ''}${detail}\n`);
+    if (berth.message.includes('\n')) io.stderr.write(`${berth.message.split('\n').slice(1).join('\n')}\n`);
+    return berth.exitCode;
+  }
 }

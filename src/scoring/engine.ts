@@ -30,6 +30,10 @@ export interface InferRequest {
   model: string;
   /** Undefined: the model's only (or newest) loaded version. */
   version: string | undefined;
+  /**
+   * The engine takes ownership of these tensors: a typed array spanning its whole ArrayBuffer is
+   * transferred to a worker thread (detached here) instead of copied. Pass copies to keep using them.
+   */
   inputs: Record<string, TensorValue>;
   /** Output names to return; undefined returns all of them. */
   outputs: string[] | undefined;
@@ -51,6 +55,7 @@ export interface InferResponse {
 export interface ScriptRequest {
   model: string;
   body: unknown;
+  /** In raw mode; like tensor inputs, `bytes` spanning its whole ArrayBuffer is transferred (detached here). */
   raw: { bytes: Uint8Array; headers: Record<string, string>; method: string; path: string } | undefined;
   signal?: AbortSignal;
 }
@@ -95,9 +100,53 @@ export interface InferenceEngine {
   statistics(name?: string, version?: string): ModelStatistics[];
   /** Loads (or replaces) a model; the old version keeps serving until the new one is warmed. */
   load(model: ModelToServe): Promise<void>;
-  unload(name: string): Promise<void>;
+  /** Unloads every version of `name`, or only `version` when given. */
+  unload(name: string, version?: string): Promise<void>;
   /** Stops accepting, lets in-flight work finish, then ends the workers. */
   close(): Promise<void>;
+  /*
+   * The members below are optional only so that test doubles need not write them; the engine from
+   * `createEngine` (scoring/engine/create-engine.ts) always has them.
+   */
+  /** What the scoring script publishes (JSON Schemas, raw mode); undefined without a script. */
+  scriptSchemas?(): ScriptSchemas | undefined;
+  /** Pool-wide numbers: workers, restarts, queue depth. */
+  engineStatistics?(): EngineStatistics;
+  /** Calls `listener` after every run (e.g. to feed a batch-size histogram); returns the unsubscribe function. */
+  onBatch?(listener: (event: BatchEvent) => void): () => void;
+}
+
+export interface ScriptSchemas {
+  /** True when the script exports `rawRequest = true`: `run` gets the raw body and headers. */
+  rawRequest: boolean;
+  /** JSON Schema of the request body, from the script's `inputSchema`. */
+  input: Record<string, unknown> | undefined;
+  /** JSON Schema of the response body, from the script's `outputSchema`. */
+  output: Record<string, unknown> | undefined;
+}
+
+export interface EngineStatistics {
+  /** Worker threads the pool keeps (options.workers). */
+  workers: number;
+  /** Of those, how many are started and serving now. */
+  readyWorkers: number;
+  /** Workers replaced after dying (uncaught error, process.exit, out of memory). */
+  workerRestarts: number;
+  /** Inference requests waiting in the batcher. */
+  queueDepth: number;
+  /** Runs and script calls sent to workers and not yet answered. */
+  inFlight: number;
+}
+
+/** One run of a model on a worker. */
+export interface BatchEvent {
+  model: string;
+  version: string;
+  /** Requests that shared the run. */
+  requests: number;
+  /** Items (rows along dimension 0) in the run; what a batch-size histogram records. */
+  rows: number;
+  computeMs: number;
 }
 
 /** A model as the scoring server receives it: already resolved to files on disk. */
@@ -143,4 +192,16 @@ export interface ModelRepository {
   index(): Promise<{ name: string; version: string; state: 'READY' | 'UNAVAILABLE'; reason: string }[]>;
   /** Resolves a model name (and optional version) to files on disk. */
   resolve(name: string, version: string | undefined): Promise<ModelToServe>;
+}
+
+/**
+ * Admission control shared by every front end: at most `maxConcurrent` requests run, at most
+ * `maxQueued` wait; past that a request is refused at once (never unbounded memory growth).
+ * Implemented in scoring/admission.ts.
+ */
+export interface Admission {
+  /** Resolves with a release function once a slot is free; rejects at once with TOO_MANY_REQUESTS when the queue is full, or with the signal's reason when aborted while queued. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+  readonly inFlight: number;
+  readonly queued: number;
 }

@@ -1,0 +1,62 @@
+/**
+ * Starts a benchmark server in a child process (so its CPU is not the load generator's) and
+ * waits for the one JSON line that gives its ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface ChildServer {
+  ports: { http?: number; grpc?: number };
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 60_000;
+
+export function startChild(script: string, args: unknown): Promise<ChildServer> {
+  const path = fileURLToPath(new URL(`./servers/${script}.js`, import.meta.url));
+  const child = spawn(process.execPath, [path, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} server did not start within ${READY_TIMEOUT_MS} ms`));
+    }, READY_TIMEOUT_MS);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`${script} server exited with code ${code} before it was ready`));
+    };
+    child.once('exit', onExit);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const newline = buffered.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      child.removeListener('exit', onExit);
+      child.stdout.removeAllListeners('data');
+      child.stdout.resume();
+      try {
+        resolve({
+          ports: JSON.parse(buffered.slice(0, newline)) as ChildServer['ports'],
+          stop: () => stop(child),
+        });
+      } catch (error) {
+        child.kill('SIGKILL');
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * How long each part of the benchmark runs. The full run fits in about 3-5 minutes on 2 cores;
+ * `--quick` is a ~30 s smoke run that exercises every path with short windows.
+ */
+export interface BenchConfig {
+  quick: boolean;
+  /** Seconds per load-generator run (one server, one mode, one concurrency). */
+  loadSeconds: number;
+  /** Seconds of load before each measured run, to warm the server's JIT and sessions. */
+  warmupSeconds: number;
+  /** Milliseconds per raw onnxruntime measurement (one thread count, one batch size). */
+  rawMs: number;
+  batchSizes: number[];
+  threadCounts: number[];
+  concurrencies: number[];
+}
+
+export function resolveConfig(argv: readonly string[]): BenchConfig {
+  const quick = argv.includes('--quick');
+  return quick
+    ? {
+        quick,
+        loadSeconds: 0.5,
+        warmupSeconds: 0.2,
+        rawMs: 100,
+        batchSizes: [1, 2, 4, 8, 16, 32],
+        threadCounts: [1, 2],
+        concurrencies: [1, 16, 64],
+      }
+    : {
+        quick,
+        loadSeconds: 4,
+        warmupSeconds: 1,
+        rawMs: 1200,
+        batchSizes: [1, 2, 4, 8, 16, 32],
+        threadCounts: [1, 2],
+        concurrencies: [1, 16, 64],
+      };
+}

@@ -1,0 +1,265 @@
+/**
+ * `npm run bench:serve [-- --quick]`: how close berth's scoring server comes to the physical
+ * limit, and to the obvious alternative, on a real model and on a tiny one.
+ *
+ * 1. raw onnxruntime-node in process: intra-op threads x batch size (the limit);
+ * 2. a minimal node:http + session.run server (the obvious alternative), JSON bodies;
+ * 3. berth (startScoringServer in a child process): v2 JSON, /score JSON, v2 binary and gRPC raw,
+ *    at concurrency 1, 16 and 64;
+ * 4. the tiny model: berth's requests/s against a node:http server that only echoes.
+ * Prints tables and ratios, writes bench-results/serve.json, and exits non-zero when any part
+ * errored. A benchmark, not a test: no thresholds.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { findPackageRoot } from '../../src/scoring/grpc/proto.js';
+import { startChild, type ChildServer } from './child.js';
+import { resolveConfig, type BenchConfig } from './config.js';
+import { runGrpcLoad } from './grpc-load.js';
+import { runHttpLoad, type LoadResult } from './http-load.js';
+import { prepareModels, toServe, type BenchModel } from './models.js';
+import { buildPayloads, type HttpPayload } from './payloads.js';
+import { measureRaw, type RawResult } from './raw-ort.js';
+import { at, printRatios, printRaw, printSeries, ratio, type Ratios, type Series } from './report.js';
+import { round } from './stats.js';
+
+const config = resolveConfig(process.argv.slice(2));
+const failures: string[] = [];
+/** CPU the load generator (this process) spends while servers are under load. */
+const loadCpu = { userMicros: 0, systemMicros: 0, wallMs: 0 };
+
+async function measured<T>(body: () => Promise<T>): Promise<T> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  try {
+    return await body();
+  } finally {
+    const used = process.cpuUsage(cpu);
+    loadCpu.userMicros += used.user;
+    loadCpu.systemMicros += used.system;
+    loadCpu.wallMs += performance.now() - start;
+  }
+}
+
+async function withServer<T>(
+  name: string,
+  start: () => Promise<ChildServer>,
+  body: (server: ChildServer) => Promise<T>,
+): Promise<T | undefined> {
+  let server: ChildServer | undefined;
+  try {
+    server = await start();
+    return await body(server);
+  } catch (error) {
+    failures.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `\n${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+    return undefined;
+  } finally {
+    await server?.stop();
+  }
+}
+
+async function httpSeries(
+  label: string,
+  model: BenchModel,
+  port: number | undefined,
+  payload: HttpPayload,
+): Promise<Series> {
+  if (port === undefined) throw new Error(`${label}: the server reported no HTTP port`);
+  const results: LoadResult[] = [];
+  for (const concurrency of config.concurrencies) {
+    const result = await measured(() =>
+      runHttpLoad({
+        port,
+        payload,
+        concurrency,
+        seconds: config.loadSeconds,
+        warmupSeconds: config.warmupSeconds,
+        itemsPerRequest: 1,
+      }),
+    );
+    if (result.errors > 0)
+      failures.push(`${label} at concurrency ${concurrency}: ${result.errors} failed requests`);
+    results.push(result);
+  }
+  return { label, model: model.name, results };
+}
+
+async function grpcSeries(
+  label: string,
+  model: BenchModel,
+  port: number | undefined,
+  request: Record<string, unknown>,
+): Promise<Series> {
+  if (port === undefined) throw new Error(`${label}: the server reported no gRPC port`);
+  const results: LoadResult[] = [];
+  for (const concurrency of config.concurrencies) {
+    const result = await measured(() =>
+      runGrpcLoad({
+        port,
+        request,
+        concurrency,
+        seconds: config.loadSeconds,
+        warmupSeconds: config.warmupSeconds,
+        itemsPerRequest: 1,
+      }),
+    );
+    if (result.errors > 0)
+      failures.push(`${label} at concurrency ${concurrency}: ${result.errors} failed calls`);
+    results.push(result);
+  }
+  return { label, model: model.name, results };
+}
+
+function berthOptions(models: BenchModel[], benchConfig: BenchConfig): Record<string, unknown> {
+  const deepest = Math.max(...benchConfig.concurrencies);
+  return {
+    options: {
+      host: '127.0.0.1',
+      port: 0,
+      grpcPort: 0,
+      models: models.map(toServe),
+      // The load generator keeps `deepest` requests in flight; all of them must be admitted
+      // (queued, not refused), or the bench would measure 429s.
+      maxQueueSize: deepest * 4,
+      requestTimeoutMs: 30_000,
+      logLevel: 'silent',
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(
+    `berth serve benchmark${config.quick ? ' (--quick)' : ''}: node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}, ` +
+      `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown cpu'})`,
+  );
+  const { ocr, tiny } = await prepareModels();
+  const ocrPayloads = buildPayloads(ocr);
+  const tinyPayloads = buildPayloads(tiny);
+
+  // 1. The physical limit.
+  const raw: Record<string, RawResult> = {};
+  for (const model of [ocr, tiny]) {
+    raw[model.name] = await measureRaw(model, config);
+    printRaw(raw[model.name]!);
+  }
+
+  // 2. The obvious alternative, and 4's echo floor.
+  const alternative = await withServer(
+    'node:http + session.run',
+    () => startChild('plain', { mode: 'infer', file: ocr.file }),
+    (server) => httpSeries('node:http + session.run', ocr, server.ports.http, ocrPayloads.v2Json),
+  );
+  const echo = await withServer(
+    'node:http echo',
+    () => startChild('plain', { mode: 'echo', file: '' }),
+    (server) => httpSeries('node:http echo', tiny, server.ports.http, tinyPayloads.v2Json),
+  );
+
+  // 3. berth, and 4's tiny model through berth.
+  const berth = await withServer(
+    'berth',
+    () => startChild('berth', berthOptions([ocr, tiny], config)),
+    async (server) => ({
+      v2Json: await httpSeries('berth v2 JSON', ocr, server.ports.http, ocrPayloads.v2Json),
+      scoreJson: await httpSeries('berth /score JSON', ocr, server.ports.http, ocrPayloads.scoreJson),
+      v2Binary: await httpSeries('berth v2 binary', ocr, server.ports.http, ocrPayloads.v2Binary),
+      grpc: await grpcSeries('berth gRPC raw', ocr, server.ports.grpc, ocrPayloads.grpc),
+      tinyJson: await httpSeries('berth v2 JSON (tiny)', tiny, server.ports.http, tinyPayloads.v2Json),
+      tinyGrpc: await grpcSeries('berth gRPC raw (tiny)', tiny, server.ports.grpc, tinyPayloads.grpc),
+    }),
+  );
+
+  const ocrSeries = [alternative, berth?.v2Json, berth?.scoreJson, berth?.v2Binary, berth?.grpc].filter(
+    (s) => s !== undefined,
+  );
+  const tinySeries = [echo, berth?.tinyJson, berth?.tinyGrpc].filter((s) => s !== undefined);
+  printSeries(`${ocr.name}: one 3x48x192 image per request`, ocrSeries);
+  printSeries(`${tiny.name}: one [1,3] row per request`, tinySeries);
+
+  const deepest = Math.max(...config.concurrencies);
+  const shallowest = Math.min(...config.concurrencies);
+  const ocrRaw = raw[ocr.name]!;
+  const ratios: Ratios = {
+    [`berth binary@${deepest} / raw best (items/s)`]: ratio(
+      at(berth?.v2Binary, deepest)?.itemsPerSecond,
+      ocrRaw.best.itemsPerSecond,
+    ),
+    [`berth gRPC@${deepest} / raw best (items/s)`]: ratio(
+      at(berth?.grpc, deepest)?.itemsPerSecond,
+      ocrRaw.best.itemsPerSecond,
+    ),
+    'raw best / raw default (items/s)': round(ocrRaw.bestOverDefault, 3),
+  };
+  for (const c of config.concurrencies) {
+    ratios[`berth v2 JSON@${c} / node:http+run@${c} (items/s)`] = ratio(
+      at(berth?.v2Json, c)?.itemsPerSecond,
+      at(alternative, c)?.itemsPerSecond,
+    );
+  }
+  for (const c of config.concurrencies) {
+    ratios[`tiny: berth v2 JSON@${c} / echo@${c} (req/s)`] = ratio(
+      at(berth?.tinyJson, c)?.requestsPerSecond,
+      at(echo, c)?.requestsPerSecond,
+    );
+  }
+  const p99 = at(berth?.v2Binary, shallowest)?.p99Ms;
+  ratios[`berth binary p99@${shallowest} - raw single-item ms`] =
+    p99 === undefined ? null : round(p99 - ocrRaw.default.runMs, 3);
+  const grpcP99 = at(berth?.grpc, shallowest)?.p99Ms;
+  ratios[`berth gRPC p99@${shallowest} - raw single-item ms`] =
+    grpcP99 === undefined ? null : round(grpcP99 - ocrRaw.default.runMs, 3);
+  printRatios(ratios);
+
+  const cores = availableParallelism();
+  const loadGenerator = {
+    userSeconds: round(loadCpu.userMicros / 1e6, 2),
+    systemSeconds: round(loadCpu.systemMicros / 1e6, 2),
+    wallSeconds: round(loadCpu.wallMs / 1000, 2),
+    /** Share of all cores the load generator took while load ran (1 = every core). */
+    shareOfCores: round((loadCpu.userMicros + loadCpu.systemMicros) / 1000 / (loadCpu.wallMs * cores), 3),
+  };
+  console.log(
+    `\nload generator (this process) CPU while under load: ${loadGenerator.userSeconds} s user + ${loadGenerator.systemSeconds} s system ` +
+      `over ${loadGenerator.wallSeconds} s = ${round(loadGenerator.shareOfCores * 100, 1)}% of ${cores} cores`,
+  );
+
+  const dir = join(findPackageRoot(), 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'serve.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        quick: config.quick,
+        node: process.version,
+        onnxruntime: ort.env.versions.node,
+        cores,
+        cpu: cpus()[0]?.model,
+        config,
+        raw,
+        ocr: ocrSeries,
+        tiny: tinySeries,
+        ratios,
+        loadGenerator,
+        failures,
+        seconds: round((performance.now() - started) / 1000, 1),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`wrote ${file} in ${round((performance.now() - started) / 1000, 1)} s`);
+  if (failures.length > 0) {
+    console.error(`\n${failures.length} part(s) failed:\n  ${failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

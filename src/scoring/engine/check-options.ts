@@ -1,0 +1,36 @@
+/**
+ * Invariants on resolved engine options. The options layer fills defaults; this catches a caller
+ * that built options by hand with values the pool cannot honour, before any thread starts.
+ */
+import { BerthError } from '../../core/errors.js';
+import type { EngineOptions } from '../engine.js';
+import { modelKey } from './versions.js';
+
+export function checkOptions(options: EngineOptions): void {
+  const problems: string[] = [];
+  const integerAtLeast = (value: number, min: number, what: string): void => {
+    if (!Number.isInteger(value) || value < min)
+      problems.push(`${what} must be an integer >= ${min}, got ${value}`);
+  };
+  integerAtLeast(options.workers, 1, 'workers');
+  integerAtLeast(options.onnx.intraOpThreads, 0, 'onnx.intraOpThreads');
+  integerAtLeast(options.onnx.interOpThreads, 0, 'onnx.interOpThreads');
+  integerAtLeast(options.batching.maxBatchSize, 1, 'batching.maxBatchSize');
+  integerAtLeast(options.workerMaxOldGenerationMb, 8, 'workerMaxOldGenerationMb');
+  if (!(options.batching.maxQueueDelayMs >= 0))
+    problems.push(`batching.maxQueueDelayMs must be >= 0, got ${options.batching.maxQueueDelayMs}`);
+  if (options.onnx.executionProviders.length === 0)
+    problems.push('onnx.executionProviders must name at least one provider');
+  const seen = new Set<string>();
+  for (const model of options.models) {
+    const key = modelKey(model.name, model.version);
+    if (seen.has(key)) problems.push(`model "${model.name}" version ${model.version} is listed twice`);
+    seen.add(key);
+    if (model.framework === 'onnx' && model.modelFile === undefined)
+      problems.push(`model "${model.name}" is ONNX but has no modelFile`);
+  }
+  if (options.models.length === 0 && options.scoringScript === undefined)
+    problems.push('nothing to serve: no models and no scoring script');
+  if (problems.length > 0)
+    throw new BerthError('INVALID_SPEC', `invalid engine options: ${problems.join('; ')}`);
+}

@@ -1,0 +1,276 @@
+/**
+ * `createEngine`: the scoring server's execution engine. It compiles the scoring script, starts
+ * the worker pool (every worker loads and warms every model), and then validates, batches and
+ * dispatches requests. States: starting → ready → closing → closed; the promise from createEngine
+ * resolves in `ready`, and everything but reads is refused with SHUTTING_DOWN once closing.
+ */
+import { dirname } from 'node:path';
+import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
+import { hasDynamicBatchDimension } from '../../core/tensor.js';
+import type {
+  BatchEvent,
+  EngineOptions,
+  EngineStatistics,
+  InferenceEngine,
+  InferRequest,
+  InferResponse,
+  LoadedModel,
+  ModelStatistics,
+  ModelToServe,
+  ScriptRequest,
+  ScriptResponse,
+  ScriptSchemas,
+} from '../engine.js';
+import { compileScript } from '../runtimes/compile-script.js';
+import type { CompiledScript } from '../runtimes/compile-script.js';
+import { createLogger } from '../runtimes/logger.js';
+import type { Logger } from '../runtimes/logger.js';
+import { Batcher } from './batcher.js';
+import { listFolder } from './folder-listing.js';
+import { InFlight } from './in-flight.js';
+import type { LoadReport } from './messages.js';
+import { ModelTable } from './model-table.js';
+import type { ModelEntry } from './model-table.js';
+import { WorkerPool } from './pool.js';
+import { runScriptCall } from './script-call.js';
+import { StatisticsRecorder } from './statistics.js';
+import type { BatchListener } from './statistics.js';
+import { checkOptions } from './check-options.js';
+import { validateInferRequest } from './validate.js';
+
+export type EngineState = 'starting' | 'ready' | 'closing' | 'closed';
+
+/** The engine createEngine returns: the contract plus the members engine.ts marks optional. */
+export interface ScoringEngine extends InferenceEngine {
+  readonly state: EngineState;
+  scriptSchemas(): ScriptSchemas | undefined;
+  engineStatistics(): EngineStatistics;
+  onBatch(listener: BatchListener): () => void;
+}
+
+/** Resolves once every worker has loaded and warmed every model; rejects (workers stopped) otherwise. */
+export async function createEngine(options: EngineOptions): Promise<ScoringEngine> {
+  checkOptions(options);
+  const logger = createLogger('berth-engine');
+  const script = options.scoringScript === undefined ? undefined : await compileScript(options.scoringScript);
+  const table = new ModelTable(options.batching.enabled);
+  const entries = options.models.map((model) => table.begin(model).entry);
+  let started: Awaited<ReturnType<typeof WorkerPool.create>>;
+  try {
+    started = await WorkerPool.create({
+      size: options.workers,
+      onnx: options.onnx,
+      script:
+        script === undefined ? undefined : { sourcePath: script.sourcePath, modulePath: script.modulePath },
+      models: () => table.models(),
+      maxOldGenerationMb: options.workerMaxOldGenerationMb,
+      logger,
+    });
+  } catch (error) {
+    await script?.dispose();
+    throw await startupError(error, options);
+  }
+  const engine = new Engine(options, logger, table, started.pool, script, started.ready.script);
+  entries.forEach((entry, index) => engine.markReady(entry, entry.model, started.ready.models[index]));
+  return engine;
+}
+
+class Engine implements ScoringEngine {
+  state: EngineState = 'ready';
+  private readonly stats = new StatisticsRecorder();
+  private readonly batcher: Batcher;
+  private readonly scriptCalls = new InFlight();
+  private readonly batchListeners = new Set<BatchListener>();
+  private cudaFallbackLogged = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: EngineOptions,
+    private readonly logger: Logger,
+    private readonly table: ModelTable,
+    private readonly pool: WorkerPool,
+    private readonly script: CompiledScript | undefined,
+    private readonly schemas: ScriptSchemas | undefined,
+  ) {
+    this.batcher = new Batcher(pool, this.stats, options.batching, logger, {
+      onBatch: (event) => this.emitBatch(event),
+      onNotBatchable: (name, version) => {
+        const entry = table
+          .all()
+          .find((candidate) => candidate.model.name === name && candidate.version === version);
+        if (entry !== undefined) entry.batchable = false;
+      },
+    });
+  }
+
+  markReady(entry: ModelEntry, model: ModelToServe, report: LoadReport | undefined): void {
+    this.table.ready(entry, model, report);
+    this.stats.register(model.name, model.version);
+    if (report?.cudaFallback !== undefined && !this.cudaFallbackLogged) {
+      this.cudaFallbackLogged = true;
+      this.logger.warn(
+        `CUDA was requested but is not available; running on CPU instead (${report.cudaFallback})`,
+      );
+    }
+    if (report?.warmUpError !== undefined) {
+      this.logger.warn(
+        `model "${model.name}" version ${model.version}: warm-up failed, serving anyway (${report.warmUpError})`,
+      );
+    }
+  }
+
+  models(): LoadedModel[] {
+    return this.table.all().map((entry) => ({
+      name: entry.model.name,
+      version: entry.version,
+      signature: entry.signature,
+      maxBatchSize: entry.batchable ? this.options.batching.maxBatchSize : 0,
+      ready: entry.state === 'ready' && this.state === 'ready',
+      scripted: this.script !== undefined,
+    }));
+  }
+
+  isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  async infer(request: InferRequest): Promise<InferResponse> {
+    this.assertOpen();
+    const entry = this.table.resolve(request.model, request.version);
+    const label = `"${entry.model.name}" version ${entry.version}`;
+    if (entry.signature === null) {
+      throw new BerthError(
+        'BAD_INPUT',
+        `model ${label} has no tensor signature (framework ${entry.model.framework}): score it through its scoring script`,
+      );
+    }
+    // Rows count as items in the statistics whether or not batching is on.
+    const checked = validateInferRequest(
+      label,
+      entry.signature,
+      request,
+      hasDynamicBatchDimension(entry.signature),
+    );
+    return this.batcher.submit({
+      name: entry.model.name,
+      version: entry.version,
+      batchable: entry.batchable,
+      inputs: request.inputs,
+      outputs: request.outputs,
+      rows: checked.rows,
+      stackKey: checked.stackKey,
+      signal: request.signal,
+    });
+  }
+
+  async runScript(request: ScriptRequest): Promise<ScriptResponse> {
+    this.assertOpen();
+    if (this.script === undefined) throw new BerthError('NOT_FOUND', 'this deployment has no scoring script');
+    const entry = this.table.resolve(request.model, undefined);
+    return this.scriptCalls.run(() => runScriptCall(this.pool, this.stats, entry, request));
+  }
+
+  statistics(name?: string, version?: string): ModelStatistics[] {
+    return this.stats.snapshot(name, version);
+  }
+
+  async load(model: ModelToServe): Promise<void> {
+    this.assertOpen();
+    const { entry, isNew } = this.table.begin(model);
+    try {
+      const replies = await this.pool.broadcast<'load'>({ type: 'load', model });
+      this.markReady(entry, model, replies[0]?.report);
+    } catch (error) {
+      if (isNew) {
+        this.table.remove(model.name, model.version);
+        await this.pool
+          .broadcast<'unload'>({ type: 'unload', name: model.name, version: model.version })
+          .catch(() => undefined);
+      }
+      throw toBerthError(error);
+    }
+  }
+
+  async unload(name: string, version?: string): Promise<void> {
+    this.assertOpen();
+    const entries = this.table
+      .versionsOf(name)
+      .filter((entry) => version === undefined || entry.version === version);
+    if (entries.length === 0) {
+      throw new BerthError(
+        'NOT_FOUND',
+        version === undefined
+          ? `model "${name}" is not loaded`
+          : `model "${name}" version ${version} is not loaded`,
+      );
+    }
+    for (const entry of entries) {
+      // Off the table first so nothing new arrives; queued requests are sent before the unload,
+      // and a worker keeps a session until the runs already on it finish.
+      this.table.remove(name, entry.version);
+      this.batcher.flushModel(name, entry.version);
+      await this.pool.broadcast<'unload'>({ type: 'unload', name, version: entry.version });
+      this.stats.forget(name, entry.version);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  scriptSchemas(): ScriptSchemas | undefined {
+    return this.schemas;
+  }
+
+  engineStatistics(): EngineStatistics {
+    return {
+      workers: this.pool.size,
+      readyWorkers: this.pool.workers().filter((worker) => worker.state === 'ready').length,
+      workerRestarts: this.pool.restarts,
+      queueDepth: this.batcher.queueDepth(),
+      inFlight: this.batcher.inFlight + this.scriptCalls.size,
+    };
+  }
+
+  onBatch(listener: BatchListener): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
+  }
+
+  private async shutDown(): Promise<void> {
+    this.state = 'closing';
+    await Promise.all([this.batcher.drain(), this.scriptCalls.idle()]);
+    await this.pool.close();
+    await this.script?.dispose();
+    this.state = 'closed';
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'ready') throw new BerthError('SHUTTING_DOWN', 'the scoring engine is shutting down');
+  }
+
+  private emitBatch(event: BatchEvent): void {
+    for (const listener of this.batchListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A metrics hook must never fail a request.
+        this.logger.warn('a batch listener threw', { error });
+      }
+    }
+  }
+}
+
+/** A script's init failure gets the model folder's listing, so the CLI can print one clear message. */
+async function startupError(error: unknown, options: EngineOptions): Promise<BerthError> {
+  const berth = toBerthError(error);
+  if (
+    options.scoringScript === undefined ||
+    !(hasErrorCode(berth, 'RUN_FAILED') || hasErrorCode(berth, 'WORKER_CRASHED'))
+  ) {
+    return berth;
+  }
+  const folder = options.models[0]?.modelDir ?? dirname(options.scoringScript);
+  return new BerthError('RUN_FAILED', `${berth.message}\n${await listFolder(folder)}`, { cause: berth });
+}

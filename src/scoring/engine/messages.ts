@@ -1,0 +1,72 @@
+/**
+ * Everything that crosses between the engine (main thread) and its worker threads: a typed union
+ * keyed by `type`, each request carrying a `requestId` that its reply echoes. Errors cross as
+ * `SerializedError` and are rebuilt by code on the other side; tensor buffers are transferred.
+ */
+import type { SerializedError } from '../../core/errors.js';
+import type { ModelSignature } from '../../core/tensor.js';
+import type { EngineOptions, ModelToServe, ScriptRequest, ScriptSchemas, TensorValue } from '../engine.js';
+
+/** Given to each worker as `workerData`. */
+export interface WorkerStartup {
+  workerId: number;
+  onnx: EngineOptions['onnx'];
+  models: ModelToServe[];
+  script: { sourcePath: string; modulePath: string } | undefined;
+}
+
+/** What a worker learnt while loading one model. */
+export interface LoadReport {
+  name: string;
+  version: string;
+  /** Read from the ONNX session; null for framework `custom`. */
+  signature: ModelSignature | null;
+  /** Set when 'cuda' was asked for and the session runs on CPU instead: why. */
+  cudaFallback: string | undefined;
+  /** Set when warm-up failed (the model still serves): why. */
+  warmUpError: string | undefined;
+}
+
+export type ToWorker =
+  | {
+      type: 'infer';
+      requestId: number;
+      model: string;
+      version: string;
+      inputs: Record<string, TensorValue>;
+      outputs: string[] | undefined;
+    }
+  | { type: 'script'; requestId: number; model: string; body: unknown; raw: ScriptRequest['raw'] }
+  | { type: 'load'; requestId: number; model: ModelToServe }
+  | { type: 'unload'; requestId: number; name: string; version: string }
+  | { type: 'shutdown'; requestId: number };
+
+export type FromWorker =
+  | { type: 'ready'; models: LoadReport[]; script: ScriptSchemas | undefined }
+  | { type: 'startup-failed'; error: SerializedError }
+  | { type: 'inferred'; requestId: number; outputs: Record<string, TensorValue>; computeNs: number }
+  | {
+      type: 'scripted';
+      requestId: number;
+      status: number;
+      contentType: string;
+      body: unknown;
+      execNs: number;
+    }
+  | { type: 'loaded'; requestId: number; report: LoadReport }
+  | { type: 'done'; requestId: number }
+  | { type: 'failed'; requestId: number; error: SerializedError };
+
+/** Which reply answers which request; a reply of another type is a protocol bug. */
+export interface ReplyTypes {
+  infer: 'inferred';
+  script: 'scripted';
+  load: 'loaded';
+  unload: 'done';
+  shutdown: 'done';
+}
+
+export type RequestOf<K extends ToWorker['type']> = Extract<ToWorker, { type: K }>;
+export type ReplyOf<K extends ToWorker['type']> = Extract<FromWorker, { type: ReplyTypes[K] }>;
+/** A request as the caller writes it; the pool assigns `requestId`. */
+export type CallOf<K extends ToWorker['type']> = Omit<RequestOf<K>, 'requestId'>;

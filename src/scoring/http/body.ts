@@ -1,0 +1,94 @@
+/**
+ * Reads a request body into one buffer of its own (never node's shared pool, so the engine may
+ * transfer it to a worker), with a size limit checked before reading when Content-Length says
+ * enough and after every chunk otherwise. `leadingPad` bytes are left in front of the body so a
+ * binary request's tensor bytes, which start after its JSON header, land 8-byte aligned and can
+ * be viewed in place.
+ */
+import type { IncomingMessage } from 'node:http';
+import { BerthError } from '../../core/errors.js';
+import { abortReason } from '../admission.js';
+
+export function tooLarge(limit: number): BerthError {
+  return new BerthError('PAYLOAD_TOO_LARGE', `the request body is larger than the limit of ${limit} bytes`);
+}
+
+/** Pad so that `offset` bytes into the body fall on an 8-byte boundary. */
+export function padFor(offset: number | undefined): number {
+  return offset === undefined ? 0 : (8 - (offset % 8)) % 8;
+}
+
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  leadingPad: number,
+  signal: AbortSignal,
+): Promise<Buffer> {
+  const declaredText = req.headers['content-length'];
+  const declared = declaredText === undefined ? undefined : Number(declaredText);
+  if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<Buffer>((resolve, reject) => {
+    let target =
+      declared === undefined
+        ? undefined
+        : Buffer.from(new ArrayBuffer(declared + leadingPad), leadingPad, declared);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const fail = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (received + chunk.length > limit) return fail(tooLarge(limit));
+      if (target !== undefined) {
+        if (received + chunk.length > target.length) {
+          return fail(new BerthError('BAD_INPUT', 'the body is longer than its Content-Length'));
+        }
+        chunk.copy(target, received);
+      } else {
+        chunks.push(chunk);
+      }
+      received += chunk.length;
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (target === undefined) {
+        target = Buffer.from(new ArrayBuffer(received + leadingPad), leadingPad, received);
+        let offset = 0;
+        for (const chunk of chunks) {
+          chunk.copy(target, offset);
+          offset += chunk.length;
+        }
+      } else if (received !== target.length) {
+        reject(new BerthError('BAD_INPUT', `the body ended after ${received} of ${target.length} bytes`));
+        return;
+      }
+      resolve(target);
+    };
+    const onError = (error: Error): void =>
+      fail(new BerthError('BAD_INPUT', `reading the body failed: ${error.message}`));
+    const onAbort = (): void => fail(abortReason(signal));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Parses JSON text, turning a syntax error into a 400 that says so. */
+export function parseJsonText(text: string): unknown {
+  if (text.length === 0) throw new BerthError('BAD_INPUT', 'the body is empty: send a JSON document');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BerthError('BAD_INPUT', `the body is not valid JSON: ${reason}`);
+  }
+}

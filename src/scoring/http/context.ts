@@ -1,0 +1,117 @@
+/**
+ * What the HTTP handlers share: the engine and its neighbours, and the two steps every inference
+ * route takes (find the model; run under an admission slot and the request's deadline).
+ */
+import { BerthError, toBerthError } from '../../core/errors.js';
+import { abortReason } from '../admission.js';
+import type { Auth } from '../auth.js';
+import type { DataCollector } from '../data-collector.js';
+import type { Admission, InferenceEngine, LoadedModel, ModelRepository, ScriptSchemas } from '../engine.js';
+import type { Logger } from '../logger.js';
+import type { ScoringMetrics } from '../metrics.js';
+import type { ResolvedScoringOptions } from '../options.js';
+import type { Exchange } from './exchange.js';
+
+export interface HttpContext {
+  engine: InferenceEngine;
+  admission: Admission;
+  auth: Auth;
+  metrics: ScoringMetrics;
+  logger: Logger;
+  collector: DataCollector | undefined;
+  repository: ModelRepository | undefined;
+  options: ResolvedScoringOptions;
+  /** The JSON schemas the scoring script declares, when the engine knows them. */
+  scriptSchemas: () => ScriptSchemas | undefined;
+}
+
+function compareVersions(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Every loaded version of `name`, oldest first. */
+export function versionsOf(engine: InferenceEngine, name: string): LoadedModel[] {
+  return engine
+    .models()
+    .filter((model) => model.name === name)
+    .sort((a, b) => compareVersions(a.version, b.version));
+}
+
+/** The model a request names: the given version, or the newest one loaded. */
+export function findModel(engine: InferenceEngine, name: string, version: string | undefined): LoadedModel {
+  const versions = versionsOf(engine, name);
+  if (versions.length === 0) throw new BerthError('NOT_FOUND', `unknown model "${name}"`);
+  if (version === undefined) return versions[versions.length - 1]!;
+  const found = versions.find((model) => model.version === version);
+  if (found === undefined) {
+    throw new BerthError(
+      'NOT_FOUND',
+      `model "${name}" has no version "${version}" (loaded: ${versions.map((model) => model.version).join(', ')})`,
+    );
+  }
+  return found;
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : toBerthError(error));
+      },
+    );
+  });
+}
+
+/**
+ * Runs `work` under an admission slot: waits for the slot (429 at once when the queue is full),
+ * then answers when the work does or when the deadline passes, whichever is first. The slot is
+ * freed either way; the engine sees the same signal and drops work it has not started.
+ */
+export async function withSlot<T>(
+  context: HttpContext,
+  exchange: Exchange,
+  signal: AbortSignal,
+  work: () => Promise<T>,
+): Promise<T> {
+  exchange.phase = 'engine';
+  let release: () => void;
+  try {
+    release = await context.admission.acquire(signal);
+  } catch (error) {
+    if (error instanceof BerthError && error.code === 'TOO_MANY_REQUESTS') context.metrics.rejected.inc();
+    throw error;
+  }
+  try {
+    return await raceSignal(work(), signal);
+  } finally {
+    release();
+  }
+}
+
+const jsonTypes = ['application/json', 'text/json'];
+
+/** True for a JSON media type (parameters such as charset allowed); undefined counts as JSON. */
+export function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined || value === '') return true;
+  const type = value.split(';', 1)[0]!.trim().toLowerCase();
+  return jsonTypes.includes(type) || type.endsWith('+json');
+}
+
+export function isOctetStream(value: string | undefined): boolean {
+  return value !== undefined && value.split(';', 1)[0]!.trim().toLowerCase() === 'application/octet-stream';
+}

@@ -1,0 +1,197 @@
+/**
+ * The Open Inference Protocol v2 routes and the Triton extensions berth implements: health,
+ * metadata, infer (JSON and binary tensor data), model configuration, statistics and the model
+ * repository.
+ */
+import { BerthError } from '../../core/errors.js';
+import { checkInputs, checkOutputNames } from '../protocols/signature-check.js';
+import { decodeInferRequest, encodeInferResponse } from '../protocols/v2-json.js';
+import { HEADER_LENGTH_HEADER, parseHeaderLength, splitBinaryBody } from '../protocols/v2-binary.js';
+import { modelConfig, modelMetadata, modelStats, serverMetadata } from '../protocols/v2-metadata.js';
+import { tensorsText } from '../data-collector.js';
+import { padFor, parseJsonText, readBody } from './body.js';
+import {
+  findModel,
+  isJsonContentType,
+  isOctetStream,
+  versionsOf,
+  withSlot,
+  type HttpContext,
+} from './context.js';
+import type { Exchange } from './exchange.js';
+
+const EMPTY = '';
+
+export function serverLive(exchange: Exchange): void {
+  exchange.send(200, 'text/plain', EMPTY);
+}
+
+export function serverReady(context: HttpContext, exchange: Exchange): void {
+  if (context.engine.isReady()) exchange.send(200, 'text/plain', EMPTY);
+  else
+    exchange.sendError(
+      new BerthError('NOT_READY', 'the server is not ready: models are still loading'),
+      undefined,
+      400,
+    );
+}
+
+export function serverInfo(exchange: Exchange): void {
+  exchange.sendJson(200, JSON.stringify(serverMetadata()));
+}
+
+function modelParam(exchange: Exchange): string {
+  if (exchange.modelParam === undefined) throw new BerthError('INTERNAL', 'route without a model name');
+  return exchange.modelParam;
+}
+
+export function modelInfo(context: HttpContext, exchange: Exchange): void {
+  const model = findModel(context.engine, modelParam(exchange), exchange.versionParam);
+  const versions = versionsOf(context.engine, model.name).map((loaded) => loaded.version);
+  exchange.sendJson(200, JSON.stringify(modelMetadata(model, versions)));
+}
+
+export function modelReady(context: HttpContext, exchange: Exchange): void {
+  const model = findModel(context.engine, modelParam(exchange), exchange.versionParam);
+  if (model.ready) exchange.send(200, 'text/plain', EMPTY);
+  else exchange.sendError(new BerthError('NOT_READY', `model "${model.name}" is not ready`), undefined, 400);
+}
+
+export function modelConfiguration(context: HttpContext, exchange: Exchange): void {
+  const model = findModel(context.engine, modelParam(exchange), exchange.versionParam);
+  const batching = context.options.engine.batching;
+  exchange.sendJson(200, JSON.stringify(modelConfig(model, batching.enabled ? batching : undefined)));
+}
+
+export function statistics(context: HttpContext, exchange: Exchange): void {
+  let stats;
+  if (exchange.modelParam === undefined) {
+    stats = context.engine.statistics();
+  } else {
+    const model = findModel(context.engine, exchange.modelParam, exchange.versionParam);
+    stats = context.engine.statistics(model.name, exchange.versionParam);
+  }
+  exchange.sendJson(200, JSON.stringify(modelStats(stats)));
+}
+
+export async function infer(context: HttpContext, exchange: Exchange): Promise<void> {
+  const { req } = exchange;
+  const model = findModel(context.engine, modelParam(exchange), exchange.versionParam);
+  exchange.model = model.name;
+  const headerLength = parseHeaderLength(req.headers[HEADER_LENGTH_HEADER]);
+  const contentType = req.headers['content-type'];
+  if (headerLength === undefined) {
+    if (isOctetStream(contentType)) {
+      throw new BerthError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'an application/octet-stream body needs the Inference-Header-Content-Length header',
+      );
+    }
+    if (!isJsonContentType(contentType)) {
+      throw new BerthError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `content-type ${contentType} is not supported: send application/json`,
+      );
+    }
+  } else if (!isOctetStream(contentType) && !isJsonContentType(contentType)) {
+    throw new BerthError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `content-type ${contentType} is not supported: send application/octet-stream`,
+    );
+  }
+  if (!model.ready) throw new BerthError('NOT_READY', `model "${model.name}" is not ready`);
+
+  const signal = exchange.startDeadline(context.options.requestTimeoutMs);
+  const body = await readBody(req, context.options.maxBodyBytes, padFor(headerLength), signal);
+  let header: unknown;
+  let binary: Buffer | undefined;
+  if (headerLength === undefined) {
+    header = parseJsonText(body.toString('utf8'));
+  } else {
+    const split = splitBinaryBody(body, headerLength);
+    header = parseJsonText(split.headerText);
+    binary = split.binary;
+  }
+  const request = decodeInferRequest(header, binary);
+  checkInputs(model.signature, request.inputs);
+  const outputNames = request.outputs?.map((output) => output.name);
+  if (outputNames !== undefined) checkOutputNames(model.signature, outputNames);
+
+  const collected = context.collector?.sample() === true ? tensorsText(request.inputs) : undefined;
+  const result = await withSlot(context, exchange, signal, () =>
+    context.engine.infer({
+      model: model.name,
+      version: model.version,
+      inputs: request.inputs,
+      outputs: outputNames,
+      signal,
+    }),
+  );
+  exchange.batchSize = result.batchSize;
+  context.metrics.recordInference(model.name, result.batchSize, result.queueMs, result.computeMs);
+  const encoded = encodeInferResponse(result.model, result.version, request.id, result.outputs, request);
+  if (encoded.binary.length === 0) exchange.sendJson(200, encoded.json);
+  else exchange.sendBinary(200, encoded.json, encoded.binary);
+
+  if (collected !== undefined) {
+    context.collector?.capture({
+      id: exchange.id,
+      model: result.model,
+      version: result.version,
+      inputsText: collected,
+      outputs: result.outputs,
+    });
+  }
+}
+
+function repositoryOf(context: HttpContext) {
+  if (context.repository === undefined) {
+    throw new BerthError(
+      'BAD_INPUT',
+      'the model repository API is off: this server was started without a model repository',
+    );
+  }
+  return context.repository;
+}
+
+/** A repository request's optional JSON body (Triton sends `{}` or `{"ready": true}`). */
+async function optionalJson(context: HttpContext, exchange: Exchange): Promise<Record<string, unknown>> {
+  const signal = exchange.startDeadline(context.options.requestTimeoutMs);
+  const body = await readBody(exchange.req, Math.min(context.options.maxBodyBytes, 1024 * 1024), 0, signal);
+  if (body.length === 0) return {};
+  const parsed = parseJsonText(body.toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new BerthError('BAD_INPUT', 'the body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export async function repositoryIndex(context: HttpContext, exchange: Exchange): Promise<void> {
+  const repository = repositoryOf(context);
+  const body = await optionalJson(context, exchange);
+  if (body.ready !== undefined && typeof body.ready !== 'boolean')
+    throw new BerthError('BAD_INPUT', '"ready" must be true or false');
+  const entries = await repository.index();
+  const shown = body.ready === true ? entries.filter((entry) => entry.state === 'READY') : entries;
+  exchange.sendJson(200, JSON.stringify(shown));
+}
+
+export async function repositoryLoad(context: HttpContext, exchange: Exchange): Promise<void> {
+  const repository = repositoryOf(context);
+  await optionalJson(context, exchange);
+  exchange.phase = 'engine';
+  const model = await repository.resolve(modelParam(exchange), undefined);
+  await context.engine.load(model);
+  exchange.send(200, 'application/json', EMPTY);
+}
+
+export async function repositoryUnload(context: HttpContext, exchange: Exchange): Promise<void> {
+  repositoryOf(context);
+  await optionalJson(context, exchange);
+  const name = modelParam(exchange);
+  if (versionsOf(context.engine, name).length === 0)
+    throw new BerthError('NOT_FOUND', `unknown model "${name}"`);
+  exchange.phase = 'engine';
+  await context.engine.unload(name);
+  exchange.send(200, 'application/json', EMPTY);
+}

@@ -1,0 +1,50 @@
+/**
+ * The scoring server as a process of its own:
+ * `node dist/src/scoring/main.js --config <options.json>`. The file holds scoring options (a
+ * resolved object, as `berth serve` and the targets write it, or user options to resolve). Once
+ * listening it prints one line, `{"event":"listening","port":…,"grpcPort":…}`, and it stops
+ * gracefully on SIGTERM or SIGINT.
+ */
+import { readFile } from 'node:fs/promises';
+import { BerthError, toBerthError } from '../core/errors.js';
+import { resolveScoringOptions } from './options.js';
+import { startScoringServer, type GrpcStarter } from './server.js';
+
+function configPath(argv: readonly string[]): string {
+  const index = argv.indexOf('--config');
+  const path = index === -1 ? undefined : argv[index + 1];
+  if (path === undefined) throw new BerthError('BAD_INPUT', 'usage: main.js --config <options.json>');
+  return path;
+}
+
+async function grpcStarter(): Promise<GrpcStarter> {
+  const grpc = await import('./grpc/index.js');
+  return (options) => grpc.startGrpcServer(options);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const path = configPath(argv);
+  let input: unknown;
+  try {
+    input = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new BerthError(
+      'INVALID_SPEC',
+      `cannot read scoring options from ${path}: ${toBerthError(error).message}`,
+    );
+  }
+  const options = resolveScoringOptions({ ...(input as object), handleSignals: true });
+  const server = await startScoringServer(options, {
+    grpc: options.grpcPort === undefined ? undefined : await grpcStarter(),
+  });
+  await server.ready;
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', port: server.httpPort, grpcPort: server.grpcPort ?? null })}\n`,
+  );
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const berth = toBerthError(error);
+  process.stderr.write(`${JSON.stringify({ event: 'failed', code: berth.code, message: berth.message })}\n`);
+  process.exitCode = berth.exitCode;
+});

@@ -1,0 +1,139 @@
+/** Unit tests of the scoring server's parts: admission, auth, options, metrics. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { hasErrorCode } from '../../src/core/errors.js';
+import { createAdmission } from '../../src/scoring/admission.js';
+import { createAuth } from '../../src/scoring/auth.js';
+import { ScoringMetrics } from '../../src/scoring/metrics.js';
+import { resolveScoringOptions } from '../../src/scoring/options.js';
+import { linearModel, tempDir } from './http-harness.js';
+
+describe('admission', () => {
+  it('runs maxConcurrent, queues maxQueued, refuses the rest at once, hands slots in order', async () => {
+    const admission = createAdmission({ maxConcurrent: 1, maxQueued: 1 });
+    const first = await admission.acquire();
+    const order: string[] = [];
+    const second = admission.acquire().then((release) => {
+      order.push('second');
+      return release;
+    });
+    await assert.rejects(admission.acquire(), (error) => hasErrorCode(error, 'TOO_MANY_REQUESTS'));
+    assert.equal(admission.inFlight, 1);
+    assert.equal(admission.queued, 1);
+    first();
+    first(); // a second call is a no-op
+    (await second)();
+    assert.deepEqual(order, ['second']);
+    assert.equal(admission.inFlight, 0);
+  });
+
+  it('drops an aborted waiter from the queue', async () => {
+    const admission = createAdmission({ maxConcurrent: 1, maxQueued: 1 });
+    const release = await admission.acquire();
+    const controller = new AbortController();
+    const waiting = admission.acquire(controller.signal);
+    controller.abort(new Error('gone'));
+    await assert.rejects(waiting, /gone/);
+    assert.equal(admission.queued, 0);
+    release();
+    assert.equal(admission.inFlight, 0);
+  });
+});
+
+describe('auth', () => {
+  it('accepts either key, refuses others, and rotates', () => {
+    const auth = createAuth({ primaryKey: 'aaaaaaaa', secondaryKey: 'bbbbbbbb' });
+    assert.ok(auth.check('Bearer aaaaaaaa'));
+    assert.ok(auth.check('bearer bbbbbbbb'));
+    assert.ok(!auth.check('Bearer cccccccc'));
+    assert.ok(!auth.check(undefined));
+    assert.ok(!auth.check('aaaaaaaa'));
+    auth.setKeys({ primaryKey: 'aaaaaaaa', secondaryKey: 'cccccccc' });
+    assert.ok(!auth.check('Bearer bbbbbbbb'));
+    assert.ok(auth.check('Bearer cccccccc'));
+    assert.ok(createAuth(undefined).check(undefined));
+  });
+});
+
+describe('scoring options', () => {
+  it('fills every default and derives the engine options', () => {
+    const resolved = resolveScoringOptions({ workers: 2 }, false);
+    assert.equal(resolved.port, 5001);
+    assert.equal(resolved.host, '127.0.0.1');
+    assert.equal(resolved.requestTimeoutMs, 5000);
+    assert.equal(resolved.maxBodyBytes, 100 * 1024 * 1024);
+    assert.equal(resolved.maxConcurrentRequests, 4);
+    assert.equal(resolved.maxQueueSize, 16);
+    assert.equal(resolved.logLevel, 'info');
+    assert.equal(resolveScoringOptions({}, true).logLevel, 'warn');
+    assert.equal(resolved.engine.workers, 2);
+    assert.deepEqual(resolved.engine.batching, { enabled: false, maxBatchSize: 8, maxQueueDelayMs: 2 });
+    assert.ok(resolveScoringOptions({}).engine.workers >= 1);
+  });
+
+  it('names the bad field, and takes a resolved object back', () => {
+    assert.throws(
+      () => resolveScoringOptions({ port: 'x' }),
+      (e: Error) => hasErrorCode(e, 'INVALID_SPEC') && /port/.test(e.message),
+    );
+    assert.throws(() => resolveScoringOptions({ batching: { maxBatchSize: 0 } }), /batching\.maxBatchSize/);
+    assert.throws(() => resolveScoringOptions({ prot: 1 }), /prot/);
+    const resolved = resolveScoringOptions({ workers: 3, dataCollection: { dir: '/tmp/x' } });
+    assert.deepEqual(resolveScoringOptions(JSON.parse(JSON.stringify(resolved))), resolved);
+  });
+});
+
+describe('metrics', () => {
+  it('writes Prometheus text with cumulative buckets', () => {
+    const metrics = new ScoringMetrics({
+      queueDepth: () => 2,
+      inFlight: () => 1,
+      workerRestarts: () => undefined,
+    });
+    metrics.recordRequest('/score', 200, 0.003);
+    metrics.recordRequest('/score', 200, 0.2);
+    const text = metrics.render();
+    assert.match(text, /berth_http_requests_total\{route="\/score",status="200"\} 2/);
+    assert.match(text, /berth_http_request_duration_seconds_bucket\{route="\/score",le="0.005"\} 1/);
+    assert.match(text, /berth_http_request_duration_seconds_bucket\{route="\/score",le="0.25"\} 2/);
+    assert.match(text, /berth_queue_depth 2/);
+    assert.doesNotMatch(text, /worker_restarts/);
+  });
+});
+
+describe('scoring main entry', () => {
+  it('prints the listening line and stops on SIGTERM', async () => {
+    const dir = tempDir('http-main');
+    try {
+      const config = join(dir.path, 'options.json');
+      const options = resolveScoringOptions({
+        port: 0,
+        workers: 1,
+        logLevel: 'silent',
+        models: [linearModel(dir.path)],
+      });
+      writeFileSync(config, JSON.stringify(options));
+      const main = fileURLToPath(new URL('../../src/scoring/main.js', import.meta.url));
+      const child = spawn(process.execPath, [main, '--config', config], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const first = await new Promise<string>((resolve) =>
+        createInterface({ input: child.stdout }).once('line', resolve),
+      );
+      const event = JSON.parse(first) as { event: string; port: number; grpcPort: number | null };
+      assert.equal(event.event, 'listening');
+      const answer = await fetch(`http://127.0.0.1:${event.port}/v2/health/ready`);
+      assert.equal(answer.status, 200);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      dir.remove();
+    }
+  });
+});

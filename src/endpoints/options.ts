@@ -1,0 +1,48 @@
+/**
+ * The gateway's options: what the control plane passes, resolved once with every default filled.
+ */
+import { BerthError } from '../core/errors.js';
+
+export interface GatewayOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Mirror copies in flight at once; past it copies are dropped. Default 64. */
+  maxMirrorInFlight?: number;
+  /** Body bytes kept per request for a retry or a mirror copy. Default 1 MiB. */
+  replayBufferBytes?: number;
+  /** How long close() waits for requests in flight. Default 30000 ms. */
+  drainTimeoutMs?: number;
+  /** The random source for traffic and mirror choices. Default Math.random. */
+  random?: () => number;
+}
+
+export interface ResolvedGatewayOptions {
+  host: string;
+  port: number;
+  maxMirrorInFlight: number;
+  replayBufferBytes: number;
+  drainTimeoutMs: number;
+  random: () => number;
+}
+
+export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGatewayOptions {
+  const resolved = {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    maxMirrorInFlight: options.maxMirrorInFlight ?? 64,
+    replayBufferBytes: options.replayBufferBytes ?? 1024 * 1024,
+    drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+    random: options.random ?? Math.random,
+  };
+  for (const key of ['maxMirrorInFlight', 'replayBufferBytes', 'drainTimeoutMs'] as const) {
+    if (!Number.isInteger(resolved[key]) || resolved[key] < 0) {
+      throw new BerthError(
+        'INVALID_SPEC',
+        `gateway options: ${key} must be a non-negative integer, not ${resolved[key]}`,
+      );
+    }
+  }
+  return resolved;
+}

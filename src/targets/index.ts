@@ -1,0 +1,31 @@
+/**
+ * Compute targets: the contract (target.ts), the capabilities table, the registry, deploy-time
+ * validation and the advisor.
+ */
+export { targetKinds, deploymentStages } from './target.js';
+export type {
+  ComputeTarget,
+  DeploymentHandle,
+  DeploymentStage,
+  DeploymentState,
+  DeploymentStatus,
+  LogLine,
+  LogOptions,
+  ProbeSettings,
+  Progress,
+  ReplicaStatus,
+  ResolvedDeployment,
+  TargetCapabilities,
+  TargetKind,
+} from './target.js';
+export { formatBytes, targetCapabilities } from './capabilities.js';
+export { parseTargetConfig, targetConfigSchema } from './config.js';
+export type { TargetConfig } from './config.js';
+export { createTarget, targetFactories } from './registry.js';
+export type { TargetConfigOf, TargetFactory } from './registry.js';
+export { NotImplementedTarget } from './not-implemented.js';
+export { validateForTarget } from './validate.js';
+export { recommendTarget, startingMemory, whyNot } from './advisor.js';
+export type { Recommendation, RecommendOptions, Sizing, TargetChoice, Workload } from './advisor.js';
+export { createLocalTarget, LocalTarget, deploymentId } from './local/index.js';
+export type { LocalTargetConfig, ResolvedLocalTargetConfig } from './local/index.js';

@@ -1,0 +1,58 @@
+/**
+ * The stand-in for a target kind whose adapter is not written yet: it declares the row's
+ * capabilities (so the advisor and validation still speak about it) and refuses every operation
+ * with NOT_IMPLEMENTED, pointing at the target that works today.
+ */
+import { BerthError } from '../core/errors.js';
+import { targetCapabilities } from './capabilities.js';
+import type {
+  ComputeTarget,
+  DeploymentHandle,
+  DeploymentStatus,
+  LogLine,
+  TargetCapabilities,
+  TargetKind,
+} from './target.js';
+
+export class NotImplementedTarget implements ComputeTarget {
+  readonly capabilities: TargetCapabilities;
+
+  constructor(readonly kind: TargetKind) {
+    this.capabilities = targetCapabilities[kind];
+  }
+
+  private refuse(): BerthError {
+    return new BerthError(
+      'NOT_IMPLEMENTED',
+      `target kind "${this.kind}" is not implemented yet; use local (see berth target recommend)`,
+    );
+  }
+
+  deploy(): Promise<DeploymentHandle> {
+    return Promise.reject(this.refuse());
+  }
+
+  update(): Promise<DeploymentHandle> {
+    return Promise.reject(this.refuse());
+  }
+
+  status(): Promise<DeploymentStatus> {
+    return Promise.reject(this.refuse());
+  }
+
+  logs(): AsyncIterable<LogLine> {
+    const error = this.refuse();
+    return {
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }),
+    };
+  }
+
+  remove(): Promise<void> {
+    return Promise.reject(this.refuse());
+  }
+
+  /** Nothing is held, so closing always succeeds. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The one interface every compute target implements, and the capabilities each declares. The
+ * advisor (`berth target recommend`), deploy-time validation and `berth target list` read the same
+ * capabilities, so the guidance, the checks and the docs never disagree.
+ *
+ * What the contract covers: running one deployment (N replicas of the scoring server) on the
+ * target, replacing it with no failed request (rolling), reporting state and logs, removing it.
+ * What it leaves out on purpose: traffic between deployments, keys and admission (the endpoint
+ * gateway's job), and persistence (the control plane stores specs and handles and redeploys them
+ * after a restart). The adapter owns its clients, processes and connections and frees them in close().
+ */
+import type { ModelSignature } from '../core/tensor.js';
+
+export const targetKinds = [
+  'local',
+  'ssh',
+  'container',
+  'kubernetes',
+  'cluster',
+  'function',
+  'edge',
+] as const;
+export type TargetKind = (typeof targetKinds)[number];
+
+/** The stage of the work a target suits: the advisor ranks targets by it. */
+export const deploymentStages = ['dev', 'test', 'production'] as const;
+export type DeploymentStage = (typeof deploymentStages)[number];
+
+export interface TargetCapabilities {
+  /** Serves real-time requests behind an endpoint. */
+  realtime: boolean;
+  /** Real-time serving is per event (cold starts, the platform scales), not always-on replicas. */
+  eventDriven: boolean;
+  batch: boolean;
+  /** 'host': whatever the machine has; true: can request GPUs; false: CPU only. */
+  gpu: boolean | 'host';
+  autoscale: boolean;
+  /** Largest model the target accepts; undefined: no limit of its own. */
+  maxModelBytes: number | undefined;
+  maxMemoryBytes: number | undefined;
+  /** Holds a replica to its resources.cpu and resources.memoryBytes (local and ssh do not). */
+  enforcesResources: boolean;
+  /** Keeps serving with no link to the control plane. */
+  offline: boolean;
+  usedFor: string;
+  engine: string;
+  /** The stages the target is meant for, best first. */
+  stages: readonly DeploymentStage[];
+  implemented: boolean;
+}
+
+export interface ProbeSettings {
+  initialDelayMs: number;
+  periodMs: number;
+  timeoutMs: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+/** A deployment with every reference resolved and every default filled: what a target runs. */
+export interface ResolvedDeployment {
+  endpointName: string;
+  deploymentName: string;
+  /** The target's name (e.g. `local`, or a name from `berth target create`). */
+  target: string;
+  model: {
+    name: string;
+    version: number;
+    framework: 'onnx' | 'custom';
+    /** Verified local files (the workspace's cache): a folder, and the served ONNX file inside it. */
+    modelDir: string;
+    modelFile: string | undefined;
+    sha256: string;
+    sizeBytes: number;
+    signature: ModelSignature | null;
+  };
+  /** Absolute path of the scoring script; its folder is the code folder. */
+  scoringScript: string | undefined;
+  codeDir: string | undefined;
+  instanceCount: number;
+  requestSettings: {
+    requestTimeoutMs: number;
+    maxConcurrentRequestsPerInstance: number;
+    maxQueueWaitMs: number;
+  };
+  livenessProbe: ProbeSettings;
+  readinessProbe: ProbeSettings;
+  environmentVariables: Record<string, string>;
+  batching: { enabled: boolean; maxBatchSize: number; maxQueueDelayMs: number };
+  resources: { cpu: number | undefined; memoryBytes: number | undefined; gpu: number };
+  /** Model data collection, off unless asked. */
+  dataCollection: { enabled: boolean; samplingRate: number } | undefined;
+}
+
+/** What a target returns from deploy: JSON-serialisable, so the control plane can store it. */
+export interface DeploymentHandle {
+  target: string;
+  kind: TargetKind;
+  id: string;
+  data: Record<string, unknown>;
+}
+
+export type DeploymentState = 'Creating' | 'Transitioning' | 'Healthy' | 'Unhealthy' | 'Failed' | 'Deleting';
+
+export interface ReplicaStatus {
+  id: string;
+  /** Base URL of the replica's scoring server, e.g. http://127.0.0.1:41234 */
+  url: string | undefined;
+  state: 'starting' | 'ready' | 'unhealthy' | 'failed' | 'draining';
+  restarts: number;
+  reason: string | undefined;
+}
+
+export interface DeploymentStatus {
+  state: DeploymentState;
+  /** Why the state is not Healthy (e.g. the scoring script's init error). */
+  reason: string | undefined;
+  replicas: ReplicaStatus[];
+}
+
+export interface LogOptions {
+  lines: number;
+  follow: boolean;
+  signal?: AbortSignal;
+}
+
+export interface LogLine {
+  replica: string;
+  time: string;
+  stream: 'stdout' | 'stderr';
+  text: string;
+}
+
+export type Progress = (message: string) => void;
+
+export interface ComputeTarget {
+  readonly kind: TargetKind;
+  readonly capabilities: TargetCapabilities;
+  deploy(spec: ResolvedDeployment, progress: Progress, signal?: AbortSignal): Promise<DeploymentHandle>;
+  /** Rolling: new replicas are ready before old ones drain. */
+  update(handle: DeploymentHandle, spec: ResolvedDeployment, progress: Progress): Promise<DeploymentHandle>;
+  status(handle: DeploymentHandle): Promise<DeploymentStatus>;
+  logs(handle: DeploymentHandle, options: LogOptions): AsyncIterable<LogLine>;
+  remove(handle: DeploymentHandle): Promise<void>;
+  close(): Promise<void>;
+  /**
+   * The replicas as last observed, without I/O: what the endpoint gateway balances across on every
+   * request. Optional: a target without it is polled through status().
+   */
+  currentReplicas?(handle: DeploymentHandle): ReplicaStatus[];
+}

@@ -19,6 +19,15 @@ export type { WorkspaceOptions } from './sdk/workspace.js';
 export { ModelOperations } from './sdk/models.js';
 export type { RegisterModelOptions } from './sdk/models.js';
 export type { ProgressCallback } from './sdk/progress.js';
+export { BatchOperations, registerBatchEngine } from './sdk/batch.js';
+export type {
+  BatchRunOptions,
+  BatchResumeOptions,
+  BatchJobStatus,
+  BatchJobState,
+  BatchProgress,
+  LogLine,
+} from './sdk/batch.js';
 
 export { BerthError, errorCatalogue, hasErrorCode } from './core/errors.js';
 export type { ErrorCode, SerializedError } from './core/errors.js';

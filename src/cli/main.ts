@@ -7,6 +7,7 @@ import type { CliIo } from './output.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerBatchCommands } from './commands/batch.js';
 
 function packageVersion(): string {
   const packageJson = new URL('../../../package.json', import.meta.url);
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo): Command {
   registerInitCommand(program, context);
   registerModelCommands(program, context);
   registerServeCommand(program, context);
+  registerBatchCommands(program, context);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
 import { initWorkspace, openWorkspaceParts, resolveWorkspaceDir } from '../workspace/index.js';
+import { BatchOperations } from './batch.js';
 import { ModelOperations } from './models.js';
 
 export interface WorkspaceOptions {
@@ -21,6 +22,7 @@ export interface WorkspaceOptions {
  */
 export class Workspace {
   readonly models: ModelOperations;
+  readonly batch: BatchOperations;
 
   private constructor(
     readonly dir: string,
@@ -28,6 +30,7 @@ export class Workspace {
     artifacts: ArtifactStore,
   ) {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
+    this.batch = new BatchOperations(dir, this.models);
   }
 
   /** Creates the workspace when absent (idempotent) and opens it. */

@@ -1,0 +1,74 @@
+/**
+ * The batch deployment file, in the shape of Azure ML CLI v2 `batchDeployment` YAML, with
+ * ParallelRunStep's defaults. Unknown fields are not errors (a file written for Azure carries
+ * `environment`, `$schema`, …): the loader warns about each one by name instead of dropping it silently.
+ */
+import { z } from 'zod';
+import { nameSchema } from '../../core/names.js';
+import { parseByteSize } from './size.js';
+
+const count = (minimum: number) => z.number().int().min(minimum);
+
+export const miniBatchSizeSchema = z.union([
+  count(1),
+  z.string().refine((text) => parseByteSize(text) !== undefined, {
+    message: 'expected a count of files (e.g. 10) or a size for tabular input (e.g. "1MB", "512KB")',
+  }),
+]);
+
+export const modelFieldSchema = z.union([
+  z.string().min(1),
+  z.object({
+    path: z.string().min(1),
+    name: nameSchema.optional(),
+    description: z.string().optional(),
+    type: z.string().optional(),
+  }),
+]);
+
+export const batchDeploymentSchema = z.object({
+  $schema: z.string().optional(),
+  name: nameSchema,
+  endpoint_name: nameSchema.optional(),
+  description: z.string().optional(),
+  type: z.literal('model').optional(),
+  model: modelFieldSchema.optional(),
+  code_configuration: z
+    .object({
+      code: z.string().min(1).optional(),
+      scoring_script: z.string().min(1),
+    })
+    .optional(),
+  compute: z.string().min(1).optional(),
+  target: z.string().min(1).optional(),
+  resources: z.object({ instance_count: count(1).optional() }).optional(),
+  max_concurrency_per_instance: count(1).optional(),
+  mini_batch_size: miniBatchSizeSchema.optional(),
+  output_action: z.enum(['append_row', 'summary_only']).optional(),
+  output_file_name: z
+    .string()
+    .regex(/^[^/\\]+$/, 'expected a file name without folders')
+    .optional(),
+  retry_settings: z
+    .object({
+      max_retries: count(0).optional(),
+      timeout: z.number().positive().optional(),
+    })
+    .optional(),
+  error_threshold: count(-1).optional(),
+  allowed_failed_count: count(-1).optional(),
+  allowed_failed_percent: z.number().min(0).max(100).optional(),
+  logging_level: z.enum(['debug', 'info', 'warning', 'error']).optional(),
+  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+export type BatchDeploymentFile = z.infer<typeof batchDeploymentSchema>;
+
+/** Every field the schema knows, nested ones by dotted path; anything else earns a warning. */
+export const knownFields: Record<string, readonly string[]> = {
+  '': Object.keys(batchDeploymentSchema.shape),
+  code_configuration: ['code', 'scoring_script'],
+  resources: ['instance_count'],
+  retry_settings: ['max_retries', 'timeout'],
+  model: ['path', 'name', 'description', 'type'],
+};

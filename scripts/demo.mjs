@@ -35,7 +35,18 @@ function sampleImage() {
 }
 
 step(['init']);
-step(['model', 'register', '--name', 'ocr-cls', '--path', classifier, '--tag', 'team=vision', '--description', 'PP-OCR text direction']);
+step([
+  'model',
+  'register',
+  '--name',
+  'ocr-cls',
+  '--path',
+  classifier,
+  '--tag',
+  'team=vision',
+  '--description',
+  'PP-OCR text direction',
+]);
 step(['model', 'show', 'ocr-cls']);
 
 console.log('\n$ berth serve ocr-cls --port 0');
@@ -65,10 +76,14 @@ try {
   const v2 = await fetch(`${base}/v2/models/ocr-cls/infer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 3, 48, 192], datatype: 'FP32', data: image.flat(3) }] }),
+    body: JSON.stringify({
+      inputs: [{ name: 'x', shape: [1, 3, 48, 192], datatype: 'FP32', data: image.flat(3) }],
+    }),
   });
   const answer = await v2.json();
-  console.log(`${v2.status}: ${JSON.stringify(answer.outputs.map((o) => ({ name: o.name, shape: o.shape, data: o.data })))}`);
+  console.log(
+    `${v2.status}: ${JSON.stringify(answer.outputs.map((o) => ({ name: o.name, shape: o.shape, data: o.data })))}`,
+  );
   if (!score.ok || !v2.ok) process.exitCode = 1;
 } finally {
   server.kill('SIGTERM');

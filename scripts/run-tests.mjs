@@ -2,7 +2,7 @@
 // Runs every compiled test file with node's test runner. `--fast` leaves out the slow integration
 // suites (files named *.slow.test.js), so a developer gets an answer in seconds.
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const fast = process.argv.includes('--fast');

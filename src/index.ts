@@ -29,6 +29,19 @@ export type {
   LogLine,
 } from './sdk/batch.js';
 
+export { EndpointOperations } from './sdk/endpoints.js';
+export type {
+  EndpointOperationsOptions,
+  CreateEndpointOptions,
+  CreateDeploymentOptions,
+  UpdateDeploymentOptions,
+  EndpointChanges,
+  InvokeOptions,
+  InvokeResult,
+} from './sdk/endpoints.js';
+export { listTargets, recommend, showTarget } from './sdk/targets.js';
+export type { Recommendation, TargetRow, Workload } from './sdk/targets.js';
+
 export { BerthError, errorCatalogue, hasErrorCode } from './core/errors.js';
 export type { ErrorCode, SerializedError } from './core/errors.js';
 export type { ArtifactRef, Framework, ManifestEntry, ModelVersion } from './core/model.js';

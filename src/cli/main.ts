@@ -8,6 +8,10 @@ import { registerInitCommand } from './commands/init.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerBatchCommands } from './commands/batch.js';
+import { registerEndpointCommands } from './commands/endpoint.js';
+import { registerDeploymentCommands } from './commands/deployment.js';
+import { registerTargetCommands } from './commands/target.js';
+import { registerServerCommands } from './commands/server.js';
 
 function packageVersion(): string {
   const packageJson = new URL('../../../package.json', import.meta.url);
@@ -41,6 +45,10 @@ export function buildProgram(io: CliIo): Command {
   registerInitCommand(program, context);
   registerModelCommands(program, context);
   registerServeCommand(program, context);
+  registerEndpointCommands(program, context);
+  registerDeploymentCommands(program, context);
+  registerTargetCommands(program, context);
+  registerServerCommands(program, context);
   registerBatchCommands(program, context);
   for (const command of program.commands) {
     command.exitOverride();

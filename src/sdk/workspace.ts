@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
 import { initWorkspace, openWorkspaceParts, resolveWorkspaceDir } from '../workspace/index.js';
 import { BatchOperations } from './batch.js';
+import { EndpointOperations } from './endpoints.js';
 import { ModelOperations } from './models.js';
 
 export interface WorkspaceOptions {
@@ -23,6 +24,7 @@ export interface WorkspaceOptions {
 export class Workspace {
   readonly models: ModelOperations;
   readonly batch: BatchOperations;
+  readonly endpoints: EndpointOperations;
 
   private constructor(
     readonly dir: string,
@@ -31,6 +33,7 @@ export class Workspace {
   ) {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
     this.batch = new BatchOperations(dir, this.models);
+    this.endpoints = new EndpointOperations({ workspaceDir: dir });
   }
 
   /** Creates the workspace when absent (idempotent) and opens it. */

@@ -1,6 +1,12 @@
 /** The workspace: metadata store contract and SQLite implementation, artifact store, location. */
 export type {
+  DeploymentPatch,
   DeploymentRecord,
+  EndpointAuthMode,
+  EndpointKeyPair,
+  EndpointPatch,
+  EndpointRecord,
+  NewEndpointRecord,
   MetadataStore,
   ModelVersionFilter,
   NewDeploymentRecord,

@@ -8,8 +8,10 @@
  * - model versions: allocation of the next version number of a name, atomically across
  *   processes (two `berth model create` runs never get the same number), lookup, listing,
  *   deletion guarded by the deployments that still use a version;
- * - the deployment rows the guard reads (`recordDeployment` / `removeDeployment` are minimal
- *   on purpose: endpoint and deployment lifecycles own their own tables and states);
+ * - the deployment rows the guard reads (`recordDeployment` / `removeDeployment`), with what the
+ *   control plane needs to redeploy them after a restart (spec, target, handle, state);
+ * - endpoints: auth mode, keys, traffic and mirror shares, lifecycle state. Deleting an endpoint
+ *   deletes its deployment rows in the same transaction;
  * - reference counts of artifacts, so a deleted version's blob can be garbage-collected.
  *
  * What it leaves out on purpose:
@@ -22,6 +24,7 @@
  * never share or borrow it. After `close()` every method rejects.
  */
 import type { ModelVersion } from '../core/model.js';
+import type { DeploymentStateName } from '../core/specs/views.js';
 
 /** What a caller supplies to register a model version: the store assigns `version` and `createdAt`. */
 export type NewModelVersion = Omit<ModelVersion, 'version' | 'createdAt'>;
@@ -32,13 +35,67 @@ export interface DeploymentRecord {
   deploymentName: string;
   modelName: string;
   modelVersion: number;
-  /** The resolved deployment spec, stored as JSON; its schema belongs to the endpoints layer. */
+  /** The deployment spec, stored as JSON; its schema belongs to the control plane. */
   spec: unknown;
+  /** The target's name. Default 'local'. */
+  target: string;
+  /** What the target returned from deploy (JSON); null before the first deploy finishes. */
+  handle: unknown;
+  state: DeploymentStateName;
+  /** Why the state is not Healthy; null when there is nothing to say. */
+  reason: string | null;
   /** ISO-8601 UTC. */
   createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
 }
 
-export type NewDeploymentRecord = Omit<DeploymentRecord, 'createdAt'>;
+/** `target` defaults to 'local', `handle` and `reason` to null, `state` to 'Creating'. */
+export type NewDeploymentRecord = Omit<
+  DeploymentRecord,
+  'createdAt' | 'updatedAt' | 'target' | 'handle' | 'state' | 'reason'
+> &
+  Partial<Pick<DeploymentRecord, 'target' | 'handle' | 'state' | 'reason'>>;
+
+/** What `updateDeployment` may change; absent members are left as they are. */
+export type DeploymentPatch = Partial<
+  Pick<DeploymentRecord, 'spec' | 'handle' | 'state' | 'reason' | 'modelName' | 'modelVersion'>
+>;
+
+export type EndpointAuthMode = 'key' | 'none';
+
+export interface EndpointKeyPair {
+  primaryKey: string;
+  secondaryKey: string;
+}
+
+/** An endpoint: a stable name and URL with keys, splitting traffic between its deployments. */
+export interface EndpointRecord {
+  name: string;
+  authMode: EndpointAuthMode;
+  /** Kept even when authMode is none, so switching to key needs no new keys. */
+  keys: EndpointKeyPair;
+  /** Deployment name → whole percent of live traffic (totals 0 or 100). */
+  traffic: Record<string, number>;
+  /** Deployment name → whole percent of traffic copied to it. */
+  mirror: Record<string, number>;
+  /** Lifecycle state of the endpoint itself (its deployments carry their own). */
+  state: DeploymentStateName;
+  description: string;
+  tags: Record<string, string>;
+  /** The default target of its deployments. */
+  target: string;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+}
+
+export type NewEndpointRecord = Omit<EndpointRecord, 'createdAt' | 'updatedAt'>;
+
+export type EndpointPatch = Partial<
+  Pick<EndpointRecord, 'authMode' | 'keys' | 'traffic' | 'mirror' | 'state' | 'description' | 'tags'>
+>;
 
 export interface ModelVersionFilter {
   /** Only versions of this model; undefined lists every model. */
@@ -76,6 +133,33 @@ export interface MetadataStore {
 
   /** Forgets a deployment; resolves false when there was none. */
   removeDeployment(endpointName: string, deploymentName: string): Promise<boolean>;
+
+  /** One deployment; undefined when there is none. */
+  getDeployment(endpointName: string, deploymentName: string): Promise<DeploymentRecord | undefined>;
+
+  /** Deployments ordered by endpoint then name; `endpointName` narrows to one endpoint. */
+  listDeployments(filter?: { endpointName?: string }): Promise<DeploymentRecord[]>;
+
+  /** Changes a deployment's spec, model, handle or state; NOT_FOUND when there is none. */
+  updateDeployment(
+    endpointName: string,
+    deploymentName: string,
+    patch: DeploymentPatch,
+  ): Promise<DeploymentRecord>;
+
+  /** Creates an endpoint; CONFLICT when the name is taken. */
+  createEndpoint(input: NewEndpointRecord): Promise<EndpointRecord>;
+
+  getEndpoint(name: string): Promise<EndpointRecord | undefined>;
+
+  /** Endpoints ordered by name. */
+  listEndpoints(): Promise<EndpointRecord[]>;
+
+  /** NOT_FOUND when there is none. */
+  updateEndpoint(name: string, patch: EndpointPatch): Promise<EndpointRecord>;
+
+  /** Deletes an endpoint and its deployment rows in one transaction; false when there was none. */
+  deleteEndpoint(name: string): Promise<boolean>;
 
   /** How many model versions have this artifact sha256; 0 means its blob may be removed. */
   countArtifactReferences(sha256: string): Promise<number>;

@@ -53,6 +53,31 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX model_versions_by_artifact ON model_versions (artifact_sha256);
     `,
   },
+  {
+    version: 3,
+    name: 'endpoints, deployment runtime state',
+    // Additive only: deployments recorded at schema 2 keep their rows and get the defaults below.
+    sql: `
+      CREATE TABLE endpoints (
+        name TEXT PRIMARY KEY,
+        auth_mode TEXT NOT NULL CHECK (auth_mode IN ('key', 'none')),
+        keys_json TEXT NOT NULL,
+        traffic_json TEXT NOT NULL,
+        mirror_json TEXT NOT NULL,
+        state TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        tags_json TEXT NOT NULL DEFAULT '{}',
+        target TEXT NOT NULL DEFAULT 'local',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+      ALTER TABLE deployments ADD COLUMN target TEXT NOT NULL DEFAULT 'local';
+      ALTER TABLE deployments ADD COLUMN handle_json TEXT;
+      ALTER TABLE deployments ADD COLUMN state TEXT NOT NULL DEFAULT 'Creating';
+      ALTER TABLE deployments ADD COLUMN reason TEXT;
+      ALTER TABLE deployments ADD COLUMN updated_at TEXT;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

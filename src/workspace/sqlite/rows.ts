@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { BerthError } from '../../core/errors.js';
 import { frameworks, type ModelVersion } from '../../core/model.js';
 import { tensorDatatypes, type ModelSignature } from '../../core/tensor.js';
-import type { DeploymentRecord } from '../store.js';
+import { deploymentStates } from '../../core/specs/views.js';
+import type { DeploymentRecord, EndpointRecord } from '../store.js';
 
 export interface ModelVersionRow {
   name: string;
@@ -31,6 +32,25 @@ export interface DeploymentRow {
   model_version: number;
   spec_json: string;
   created_at: string;
+  target: string;
+  handle_json: string | null;
+  state: string;
+  reason: string | null;
+  updated_at: string | null;
+}
+
+export interface EndpointRow {
+  name: string;
+  auth_mode: string;
+  keys_json: string;
+  traffic_json: string;
+  mirror_json: string;
+  state: string;
+  description: string;
+  tags_json: string;
+  target: string;
+  created_at: string;
+  updated_at: string;
 }
 
 const tensorSpecSchema = z.object({
@@ -111,17 +131,66 @@ export function rowToModelVersion(row: ModelVersionRow): ModelVersion {
   };
 }
 
+const stateSchema = z.enum(deploymentStates);
+
+function parseState(text: string, where: string): (typeof deploymentStates)[number] {
+  const state = stateSchema.safeParse(text);
+  if (!state.success)
+    throw new BerthError('INTERNAL', `${where} has an unknown state ${JSON.stringify(text)}`);
+  return state.data;
+}
+
 export function rowToDeployment(row: DeploymentRow): DeploymentRecord {
+  const where = `deployment ${row.endpoint_name}/${row.deployment_name}`;
   return {
     endpointName: row.endpoint_name,
     deploymentName: row.deployment_name,
     modelName: row.model_name,
     modelVersion: row.model_version,
-    spec: parseJson(
-      row.spec_json,
-      z.unknown(),
-      `deployment ${row.endpoint_name}/${row.deployment_name} spec`,
-    ),
+    spec: parseJson(row.spec_json, z.unknown(), `${where} spec`),
+    target: row.target,
+    handle: row.handle_json === null ? null : parseJson(row.handle_json, z.unknown(), `${where} handle`),
+    state: parseState(row.state, where),
+    reason: row.reason,
     createdAt: row.created_at,
+    updatedAt: row.updated_at ?? row.created_at,
+  };
+}
+
+const keysSchema = z.object({ primaryKey: z.string(), secondaryKey: z.string() });
+const percentsSchema = z.record(z.string(), z.number());
+
+export function endpointToRow(endpoint: EndpointRecord): EndpointRow {
+  return {
+    name: endpoint.name,
+    auth_mode: endpoint.authMode,
+    keys_json: JSON.stringify(endpoint.keys),
+    traffic_json: JSON.stringify(endpoint.traffic),
+    mirror_json: JSON.stringify(endpoint.mirror),
+    state: endpoint.state,
+    description: endpoint.description,
+    tags_json: JSON.stringify(endpoint.tags),
+    target: endpoint.target,
+    created_at: endpoint.createdAt,
+    updated_at: endpoint.updatedAt,
+  };
+}
+
+export function rowToEndpoint(row: EndpointRow): EndpointRecord {
+  const where = `endpoint ${row.name}`;
+  const authMode = z.enum(['key', 'none']).safeParse(row.auth_mode);
+  if (!authMode.success) throw new BerthError('INTERNAL', `${where} has an unknown auth mode`);
+  return {
+    name: row.name,
+    authMode: authMode.data,
+    keys: parseJson(row.keys_json, keysSchema, `${where} keys`),
+    traffic: parseJson(row.traffic_json, percentsSchema, `${where} traffic`),
+    mirror: parseJson(row.mirror_json, percentsSchema, `${where} mirror traffic`),
+    state: parseState(row.state, where),
+    description: row.description,
+    tags: parseJson(row.tags_json, tagsSchema, `${where} tags`),
+    target: row.target,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }

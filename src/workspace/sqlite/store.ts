@@ -9,12 +9,17 @@ import type { ModelVersion } from '../../core/model.js';
 import { assertName, formatModelRef } from '../../core/names.js';
 import { assertSha256 } from '../hashing.js';
 import type {
+  DeploymentPatch,
   DeploymentRecord,
+  EndpointPatch,
+  EndpointRecord,
   MetadataStore,
   ModelVersionFilter,
   NewDeploymentRecord,
+  NewEndpointRecord,
   NewModelVersion,
 } from '../store.js';
+import * as endpoints from './endpoints.js';
 import { migrate, readSchemaVersion } from './migrations.js';
 import {
   modelVersionToRow,
@@ -168,22 +173,31 @@ export class SqliteMetadataStore implements MetadataStore {
   async recordDeployment(input: NewDeploymentRecord): Promise<DeploymentRecord> {
     assertName(input.endpointName, 'endpoint name');
     assertName(input.deploymentName, 'deployment name');
+    const now = new Date().toISOString();
     const row: DeploymentRow = {
       endpoint_name: input.endpointName,
       deployment_name: input.deploymentName,
       model_name: input.modelName,
       model_version: input.modelVersion,
       spec_json: JSON.stringify(input.spec ?? null),
-      created_at: new Date().toISOString(),
+      created_at: now,
+      target: input.target ?? 'local',
+      handle_json: input.handle === undefined || input.handle === null ? null : JSON.stringify(input.handle),
+      state: input.state ?? 'Creating',
+      reason: input.reason ?? null,
+      updated_at: now,
     };
     try {
       this.#open
         .prepare(
-          `INSERT INTO deployments (endpoint_name, deployment_name, model_name, model_version, spec_json, created_at)
-           VALUES (@endpoint_name, @deployment_name, @model_name, @model_version, @spec_json, @created_at)
+          `INSERT INTO deployments (${endpoints.deploymentColumns})
+           VALUES (@endpoint_name, @deployment_name, @model_name, @model_version, @spec_json, @created_at,
+             @target, @handle_json, @state, @reason, @updated_at)
            ON CONFLICT (endpoint_name, deployment_name) DO UPDATE SET
              model_name = excluded.model_name, model_version = excluded.model_version,
-             spec_json = excluded.spec_json, created_at = excluded.created_at`,
+             spec_json = excluded.spec_json, created_at = excluded.created_at, target = excluded.target,
+             handle_json = excluded.handle_json, state = excluded.state, reason = excluded.reason,
+             updated_at = excluded.updated_at`,
         )
         .run(row);
     } catch (error) {
@@ -204,6 +218,42 @@ export class SqliteMetadataStore implements MetadataStore {
       .prepare('DELETE FROM deployments WHERE endpoint_name = ? AND deployment_name = ?')
       .run(endpointName, deploymentName);
     return result.changes > 0;
+  }
+
+  async getDeployment(endpointName: string, deploymentName: string): Promise<DeploymentRecord | undefined> {
+    return endpoints.getDeployment(this.#open, endpointName, deploymentName);
+  }
+
+  async listDeployments(filter: { endpointName?: string } = {}): Promise<DeploymentRecord[]> {
+    return endpoints.listDeployments(this.#open, filter.endpointName);
+  }
+
+  async updateDeployment(
+    endpointName: string,
+    deploymentName: string,
+    patch: DeploymentPatch,
+  ): Promise<DeploymentRecord> {
+    return endpoints.updateDeployment(this.#open, endpointName, deploymentName, patch);
+  }
+
+  async createEndpoint(input: NewEndpointRecord): Promise<EndpointRecord> {
+    return endpoints.createEndpoint(this.#open, input);
+  }
+
+  async getEndpoint(name: string): Promise<EndpointRecord | undefined> {
+    return endpoints.getEndpoint(this.#open, name);
+  }
+
+  async listEndpoints(): Promise<EndpointRecord[]> {
+    return endpoints.listEndpoints(this.#open);
+  }
+
+  async updateEndpoint(name: string, patch: EndpointPatch): Promise<EndpointRecord> {
+    return endpoints.updateEndpoint(this.#open, name, patch);
+  }
+
+  async deleteEndpoint(name: string): Promise<boolean> {
+    return endpoints.deleteEndpoint(this.#open, name);
   }
 
   async countArtifactReferences(sha256: string): Promise<number> {

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BerthError } from '../../core/errors.js';
+import { startClusterWorker } from '../../batch/cluster/worker.js';
+import type { CliContext } from '../context.js';
+
+interface WorkerFlags {
+  cluster: string;
+  concurrency: string;
+  name?: string;
+  gpus?: string;
+  cacheDir?: string;
+  queuePrefix?: string;
+  lockDurationMs?: string;
+  stalledIntervalMs?: string;
+}
+
+function positive(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(value)) throw new BerthError('BAD_INPUT', `${flag} must be a positive whole number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function gpuList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const gpus = value.split(',').map((gpu) => gpu.trim());
+  if (gpus.some((gpu) => !/^\d+$/.test(gpu))) {
+    throw new BerthError('BAD_INPUT', `--gpus must list device ids like 0,1, got ${JSON.stringify(value)}`);
+  }
+  return gpus;
+}
+
+export function registerWorkerCommand(program: Command, context: CliContext): void {
+  program
+    .command('worker')
+    .description('run batch mini-batches for any job sent to a cluster (Redis); SIGTERM leaves after the mini-batches in hand')
+    .requiredOption('--cluster <url>', 'the cluster: redis://host:port[/db]')
+    .option('-c, --concurrency <n>', 'mini-batches run at once', '1')
+    .option('--name <name>', 'worker name in outcomes and logs (default: <hostname>-<pid>)')
+    .option('--gpus <ids>', 'GPU ids, e.g. 0,1: one process per GPU, the concurrency dealt out over them')
+    .option('--cache-dir <dir>', 'where downloaded models are kept (default: <workspace>/worker-cache, else ./.berth/worker-cache)')
+    .option('--queue-prefix <prefix>', 'Redis key prefix; must match the submitters (default: berth)')
+    .option('--lock-duration-ms <ms>', 'a worker silent this long is presumed dead and its mini-batch re-run (default: 30000)')
+    .option('--stalled-interval-ms <ms>', 'how often to look for mini-batches of dead workers (default: 30000)')
+    .action(async (flags: WorkerFlags) => {
+      const cacheDir = resolve(flags.cacheDir ?? join(context.workspaceDir() ?? process.env.BERTH_WORKSPACE ?? '.berth', 'worker-cache'));
+      const worker = await startClusterWorker({
+        redisUrl: flags.cluster,
+        concurrency: positive(flags.concurrency, '--concurrency'),
+        workerName: flags.name ?? `${hostname()}-${process.pid}`,
+        gpus: gpuList(flags.gpus),
+        cacheDir,
+        queuePrefix: flags.queuePrefix,
+        lockDurationMs: positive(flags.lockDurationMs, '--lock-duration-ms'),
+        stalledIntervalMs: positive(flags.stalledIntervalMs, '--stalled-interval-ms'),
+        log: (line) => context.io.stderr.write(`${line}\n`),
+      });
+      context.io.stdout.write(`worker ${worker.name} connected to ${flags.cluster} (pid ${process.pid})\n`);
+      await new Promise<void>((done, fail) => {
+        let leaving = false;
+        const leave = (): void => {
+          // A second signal means "now": the mini-batches in hand stall and run again on other workers.
+          if (leaving) process.exit(1);
+          leaving = true;
+          worker.close().then(done, fail);
+        };
+        process.on('SIGTERM', leave);
+        process.on('SIGINT', leave);
+      });
+      context.io.stdout.write(`worker ${worker.name} left\n`);
+    });
+}

@@ -1,0 +1,42 @@
+/** Endpoint and deployment specs (Azure ML CLI v2 shaped YAML), their resolution and API views. */
+export {
+  endpointSpecSchema,
+  specAuthModes,
+  type AuthMode,
+  type EndpointSpec,
+  type SpecAuthMode,
+} from './endpoint.js';
+export { deploymentSpecSchema, modelFieldSchema, type DeploymentSpec, type ProbeSpec } from './deployment.js';
+export { percentMapSchema, type PercentMap } from './common.js';
+export { parseCpu, parseMemory } from './quantities.js';
+export {
+  applySpecEdits,
+  defaultTargetName,
+  deploymentTargetWarnings,
+  parseDeploymentYaml,
+  parseEndpointYaml,
+  resolveAuthMode,
+  type NameOverrides,
+  type ParsedSpec,
+} from './parse.js';
+export {
+  batchingDefaults,
+  probeDefaults,
+  requestDefaults,
+  resolveDeploymentSettings,
+  type DeploymentSettings,
+  type ResolvedProbe,
+} from './settings.js';
+export {
+  deploymentStates,
+  deploymentViewSchema,
+  endpointKeysSchema,
+  endpointViewSchema,
+  replicaViewSchema,
+  serverStatusSchema,
+  type DeploymentStateName,
+  type DeploymentView,
+  type EndpointKeys,
+  type EndpointView,
+  type ServerStatus,
+} from './views.js';

@@ -1,0 +1,192 @@
+/**
+ * YAML spec files (endpoints, deployments, batch jobs) parsed with line numbers kept: every wrong
+ * field is reported at once as `file:line: path: message`, and unknown fields become warnings
+ * instead of being dropped silently. Schemas must be strict objects (`z.strictObject`): their
+ * `unrecognized_keys` issues are what this module turns into warnings.
+ */
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { BerthError } from './errors.js';
+
+export type SpecPath = readonly (string | number)[];
+
+/** One finding about one field of a spec file. */
+export interface SpecIssue {
+  file: string;
+  /** 1-based; undefined when the field is not in the file (e.g. a required field left out). */
+  line: number | undefined;
+  /** Dotted path, e.g. `request_settings.request_timeout_ms`; empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export interface ParsedYaml<T> {
+  value: T;
+  warnings: SpecIssue[];
+  /** The line of a field (or of the nearest enclosing field that exists), for later warnings. */
+  lineOf: (path: SpecPath) => number | undefined;
+}
+
+export function formatSpecPath(path: SpecPath): string {
+  return path.reduce<string>((text, part) => {
+    if (typeof part === 'number') return `${text}[${part}]`;
+    return text === '' ? part : `${text}.${part}`;
+  }, '');
+}
+
+/** `file:line: path: message`, the one line format errors and warnings share. */
+export function formatSpecIssue(issue: SpecIssue): string {
+  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}`;
+  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+}
+
+/** An INVALID_SPEC error listing every issue, one per line; the first line names the count. */
+export function specError(issues: readonly SpecIssue[]): BerthError {
+  const lines = issues.map(formatSpecIssue);
+  if (lines.length === 1) return new BerthError('INVALID_SPEC', lines[0] ?? '');
+  return new BerthError('INVALID_SPEC', [`${lines.length} problems in the spec:`, ...lines].join('\n'));
+}
+
+function show(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  if (typeof input === 'string')
+    return JSON.stringify(input.length > 60 ? `${input.slice(0, 57)}...` : input);
+  return typeof input === 'number' || typeof input === 'boolean' ? String(input) : typeof input;
+}
+
+const articles: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+  record: 'a mapping',
+};
+
+/** Zod's own messages start with a capital ("Invalid input: …"); the schemas' start with "expected". */
+function isCustom(message: string): boolean {
+  return /^[a-z]/.test(message);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === 'invalid_type' && input === undefined) return 'is required';
+  const got = `, got ${show(input)}`;
+  if (isCustom(issue.message))
+    return issue.message.startsWith('expected') ? `${issue.message}${got}` : issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${articles[issue.expected] ?? issue.expected}${got}`;
+    case 'invalid_value':
+      return `expected ${issue.values.map((value) => show(value)).join(' or ')}${got}`;
+    case 'too_big':
+      return `expected at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}${got}`;
+    case 'too_small':
+      return `expected at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : ''}${got}`;
+    case 'invalid_format':
+      return `expected ${issue.format === 'regex' ? 'a value matching the pattern' : issue.format}${got}`;
+    default:
+      return issue.message;
+  }
+}
+
+function nodeAt(doc: Document, path: SpecPath): { node: Node | undefined } {
+  for (let length = path.length; length >= 0; length -= 1) {
+    const node = (length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true)) as Node | undefined;
+    if (node !== undefined && node !== null && typeof node === 'object' && 'range' in node) return { node };
+  }
+  return { node: undefined };
+}
+
+/** The key node of `key` in the mapping at `path`, for an unknown field's line. */
+function keyNode(doc: Document, path: SpecPath, key: string): Node | undefined {
+  const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+  return pair && isScalar(pair.key) ? pair.key : undefined;
+}
+
+function deleteAt(value: unknown, path: SpecPath, key: string): void {
+  let target: unknown = value;
+  for (const part of path) target = (target as Record<string | number, unknown> | undefined)?.[part];
+  if (typeof target === 'object' && target !== null) delete (target as Record<string, unknown>)[key];
+}
+
+const maxUnknownPasses = 8;
+
+/**
+ * Parses a YAML spec and validates it with `schema`. Resolves the value and its warnings (unknown
+ * fields, YAML warnings); throws INVALID_SPEC listing every YAML or schema error with its line.
+ */
+export function parseYamlFile<S extends z.ZodType>(
+  text: string,
+  fileName: string,
+  schema: S,
+): ParsedYaml<z.output<S>> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOfNode = (node: Node | undefined): number | undefined =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  // A field's line is its key's (a mapping value may start on the next line); a field that is
+  // absent gets the line of the nearest enclosing one.
+  const lineOf = (path: SpecPath): number | undefined => {
+    const last = path[path.length - 1];
+    const key = typeof last === 'string' ? keyNode(doc, path.slice(0, -1), last) : undefined;
+    return lineOfNode(key ?? nodeAt(doc, path).node);
+  };
+
+  if (doc.errors.length > 0) {
+    throw specError(
+      doc.errors.map((error) => ({
+        file: fileName,
+        line: lineCounter.linePos(error.pos[0]).line,
+        path: '',
+        message: `invalid YAML: ${error.message.split('\n')[0] ?? error.code}`,
+      })),
+    );
+  }
+  const warnings: SpecIssue[] = doc.warnings.map((warning) => ({
+    file: fileName,
+    line: lineCounter.linePos(warning.pos[0]).line,
+    path: '',
+    message: warning.message.split('\n')[0] ?? warning.code,
+  }));
+
+  let raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (raw === null || raw === undefined) raw = {};
+  for (let pass = 0; pass < maxUnknownPasses; pass += 1) {
+    const result = schema.safeParse(raw, { reportInput: true });
+    if (result.success) return { value: result.data, warnings, lineOf };
+    const errors: SpecIssue[] = [];
+    let removed = 0;
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          warnings.push({
+            file: fileName,
+            line: lineOfNode(keyNode(doc, issue.path as SpecPath, key)) ?? lineOf(issue.path as SpecPath),
+            path: formatSpecPath([...(issue.path as SpecPath), key]),
+            message: 'unknown field, ignored',
+          });
+          deleteAt(raw, issue.path as SpecPath, key);
+          removed += 1;
+        }
+        continue;
+      }
+      const path = issue.path as SpecPath;
+      errors.push({
+        file: fileName,
+        line: lineOf(path),
+        path: formatSpecPath(path),
+        message: describeIssue(issue),
+      });
+    }
+    if (errors.length > 0) throw specError(errors);
+    if (removed === 0) break;
+  }
+  throw new BerthError('INVALID_SPEC', `${fileName}: the spec could not be validated`);
+}

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node's test runner. `--fast` leaves out the slow integration
-// suites (files named *.slow.test.js), so a developer gets an answer in seconds.
+// suites (files named *.slow.test.js), so a developer gets an answer in seconds. Arguments narrow
+// the run to files whose path contains one of them; `--exclude=<text>` leaves matching files out.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const fast = process.argv.includes('--fast');
 const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const excludes = process.argv
+  .slice(2)
+  .filter((a) => a.startsWith('--exclude='))
+  .map((a) => a.slice('--exclude='.length));
 
 function findTests(dir) {
   let found = [];
@@ -27,6 +32,7 @@ function findTests(dir) {
 const files = [...findTests('dist/src'), ...findTests('dist/test')]
   .filter((f) => !(fast && f.endsWith('.slow.test.js')))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) => !excludes.some((x) => f.includes(x)))
   .sort();
 
 if (files.length === 0) {

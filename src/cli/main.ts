@@ -12,6 +12,7 @@ import { registerEndpointCommands } from './commands/endpoint.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerTargetCommands } from './commands/target.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 function packageVersion(): string {
   const packageJson = new URL('../../../package.json', import.meta.url);
@@ -50,6 +51,7 @@ export function buildProgram(io: CliIo): Command {
   registerTargetCommands(program, context);
   registerServerCommands(program, context);
   registerBatchCommands(program, context);
+  registerWorkerCommand(program, context);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

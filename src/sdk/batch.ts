@@ -36,10 +36,17 @@ import type { BatchProgress } from '../batch/coordinator.js';
 import { planJob } from '../batch/plan.js';
 import type { InputType } from '../batch/plan.js';
 import type { ModelOperations } from './models.js';
+import { registerBatchEngine } from '../batch/engines.js';
 
 export type { BatchJobState, BatchJobStatus, LogLine } from '../batch/jobs.js';
 export type { BatchProgress } from '../batch/coordinator.js';
 export { registerBatchEngine } from '../batch/engines.js';
+
+// The cluster engine is loaded on first use: BullMQ is heavy, and most jobs run embedded.
+registerBatchEngine('cluster', async (context) => {
+  const { createClusterEngineForJob } = await import('../batch/cluster/engine.js');
+  return createClusterEngineForJob(context);
+});
 
 export interface BatchRunOptions {
   /** A deployment YAML file (Azure ML `batchDeployment` shape). Give this or `deployment`. */

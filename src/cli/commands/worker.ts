@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BerthError } from '../../core/errors.js';
-import { startClusterWorker } from '../../batch/cluster/worker.js';
 import type { CliContext } from '../context.js';
 
 interface WorkerFlags {
@@ -18,7 +17,11 @@ interface WorkerFlags {
 
 function positive(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(value)) throw new BerthError('BAD_INPUT', `${flag} must be a positive whole number, got ${JSON.stringify(value)}`);
+  if (!/^[1-9]\d*$/.test(value))
+    throw new BerthError(
+      'BAD_INPUT',
+      `${flag} must be a positive whole number, got ${JSON.stringify(value)}`,
+    );
   return Number(value);
 }
 
@@ -34,17 +37,33 @@ function gpuList(value: string | undefined): string[] | undefined {
 export function registerWorkerCommand(program: Command, context: CliContext): void {
   program
     .command('worker')
-    .description('run batch mini-batches for any job sent to a cluster (Redis); SIGTERM leaves after the mini-batches in hand')
+    .description(
+      'run batch mini-batches for any job sent to a cluster (Redis); SIGTERM leaves after the mini-batches in hand',
+    )
     .requiredOption('--cluster <url>', 'the cluster: redis://host:port[/db]')
     .option('-c, --concurrency <n>', 'mini-batches run at once', '1')
     .option('--name <name>', 'worker name in outcomes and logs (default: <hostname>-<pid>)')
     .option('--gpus <ids>', 'GPU ids, e.g. 0,1: one process per GPU, the concurrency dealt out over them')
-    .option('--cache-dir <dir>', 'where downloaded models are kept (default: <workspace>/worker-cache, else ./.berth/worker-cache)')
+    .option(
+      '--cache-dir <dir>',
+      'where downloaded models are kept (default: <workspace>/worker-cache, else ./.berth/worker-cache)',
+    )
     .option('--queue-prefix <prefix>', 'Redis key prefix; must match the submitters (default: berth)')
-    .option('--lock-duration-ms <ms>', 'a worker silent this long is presumed dead and its mini-batch re-run (default: 30000)')
-    .option('--stalled-interval-ms <ms>', 'how often to look for mini-batches of dead workers (default: 30000)')
+    .option(
+      '--lock-duration-ms <ms>',
+      'a worker silent this long is presumed dead and its mini-batch re-run (default: 30000)',
+    )
+    .option(
+      '--stalled-interval-ms <ms>',
+      'how often to look for mini-batches of dead workers (default: 30000)',
+    )
     .action(async (flags: WorkerFlags) => {
-      const cacheDir = resolve(flags.cacheDir ?? join(context.workspaceDir() ?? process.env.BERTH_WORKSPACE ?? '.berth', 'worker-cache'));
+      const cacheDir = resolve(
+        flags.cacheDir ??
+          join(context.workspaceDir() ?? process.env.BERTH_WORKSPACE ?? '.berth', 'worker-cache'),
+      );
+      // Loaded on use: BullMQ is heavy, and every other command starts faster without it.
+      const { startClusterWorker } = await import('../../batch/cluster/worker.js');
       const worker = await startClusterWorker({
         redisUrl: flags.cluster,
         concurrency: positive(flags.concurrency, '--concurrency'),

@@ -1,0 +1,252 @@
+/**
+ * The `cluster` batch engine: mini-batches become BullMQ jobs on Redis, and `berth worker`
+ * processes on any number of machines run them.
+ *
+ * What `execute` does for one attempt:
+ * 1. ships the model to Redis if it is not there yet (artifacts.ts; once per engine and model);
+ * 2. enqueues the task on the shared queue `<prefix>:batch` under a deterministic BullMQ job id
+ *    (`<jobId>.<index>.<attempt>`), so a retried enqueue after a dropped connection cannot
+ *    duplicate it;
+ * 3. waits for that job to finish (outcome-waiters.ts) and resolves with the worker's outcome.
+ *
+ * What it leaves out on purpose: retries, thresholds and output stay in the coordinator. BullMQ's
+ * own retry is used for one thing only, a worker that died holding the job (stalled-job detection
+ * runs it again on another worker, at most `maxStalledCount` times): the coordinator still sees
+ * one outcome for the attempt. Infrastructure failures (Redis unreachable, a worker that keeps
+ * dying) are failed outcomes with a retryable code, not rejections.
+ *
+ * The engine owns its three Redis connections (queue, events, artifacts) and closes them in
+ * close(). The workers belong to whoever started them.
+ */
+import { Queue, QueueEvents } from 'bullmq';
+import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
+import type {
+  BatchEngine,
+  BatchEngineFactory,
+  ExecuteHooks,
+  MiniBatchOutcome,
+  MiniBatchTask,
+  WorkerLogLine,
+} from '../engine.js';
+import { shipModel } from './artifacts.js';
+import { parseClusterAddress } from './config.js';
+import { closeBullClient, createBullClient } from './connection.js';
+import { failedOutcome } from './messages.js';
+import { bullJobId, clientName, defaultQueuePrefix, queueName } from './names.js';
+import { OutcomeWaiters } from './outcome-waiters.js';
+import { SharedConnection } from './shared-connection.js';
+
+export interface ClusterEngineOptions {
+  /** `redis://host:port[/db]`, with or without the `cluster:` prefix. */
+  redisUrl: string;
+  /** Prefix of every Redis key the engine and its workers use; must match the workers'. Default: `berth`. */
+  queuePrefix?: string;
+  /** How often pending mini-batches are re-read when their events were missed. Default: 1000 ms. */
+  pollIntervalMs?: number;
+  /** How long an enqueue keeps retrying while Redis is unreachable. Default: 60 s. */
+  enqueueRetryMs?: number;
+  /** Engine events (a mini-batch moved to another worker, a model shipped). Default: dropped. */
+  log?: (line: WorkerLogLine) => void;
+}
+
+const keepFinishedSeconds = 24 * 60 * 60;
+
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new BerthError('SHUTTING_DOWN', 'the attempt was aborted');
+}
+
+class ClusterEngine implements BatchEngine {
+  readonly kind = 'cluster' as const;
+  readonly #shipped = new Map<string, Promise<void>>();
+  #closed = false;
+
+  constructor(
+    private readonly artifacts: SharedConnection,
+    private readonly prefix: string,
+    private readonly options: Required<Pick<ClusterEngineOptions, 'enqueueRetryMs'>> &
+      Pick<ClusterEngineOptions, 'log'>,
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly waiters: OutcomeWaiters,
+    private readonly clients: { close(): Promise<void> },
+  ) {}
+
+  async execute(task: MiniBatchTask, signal?: AbortSignal, hooks?: ExecuteHooks): Promise<MiniBatchOutcome> {
+    const started = performance.now();
+    const failed = (error: unknown, phase?: 'init'): MiniBatchOutcome => {
+      const berth = toBerthError(error);
+      const elapsed = Math.round(performance.now() - started);
+      return failedOutcome(task, 'cluster', elapsed, {
+        code: berth.code,
+        message: berth.message,
+        ...(phase && { phase }),
+      });
+    };
+    signal?.throwIfAborted();
+    try {
+      await this.#ship(task);
+    } catch (error) {
+      return failed(error, hasErrorCode(error) && !toBerthError(error).retryable ? 'init' : undefined);
+    }
+
+    const id = bullJobId(task.jobId, task.plan.index, task.attempt);
+    const outcome = this.waiters.wait(id, task, hooks);
+    try {
+      await this.#enqueue(id, task, signal);
+    } catch (error) {
+      this.waiters.forget(id);
+      if (signal?.aborted) throw abortError(signal);
+      return failed(error);
+    }
+    // The job may have finished (or been finished by an earlier enqueue of the same attempt) before
+    // the event listener saw anything.
+    this.waiters.check(id);
+    const result = await this.#untilSettled(id, outcome, signal);
+    // The outcome is in hand; the job's keys are no longer needed. Best effort: an expiry catches the rest.
+    await this.queue.remove(id).catch(() => undefined);
+    return result;
+  }
+
+  async #ship(task: MiniBatchTask): Promise<void> {
+    const model = task.program.model;
+    if (model === undefined) return;
+    let shipping = this.#shipped.get(model.sha256);
+    if (shipping === undefined) {
+      shipping = (async () => {
+        if (model.local === undefined) {
+          throw new BerthError(
+            'INVALID_SPEC',
+            `model ${model.name}:${model.version} has no local files to ship to the cluster's workers`,
+          );
+        }
+        const bytes = await shipModel(await this.artifacts.get(), this.prefix, model, model.local);
+        if (bytes > 0) this.#log(`model ${model.name}:${model.version} shipped to Redis (${bytes} bytes)`);
+      })();
+      this.#shipped.set(model.sha256, shipping);
+      // A failed upload is forgotten, so the next attempt tries again.
+      shipping.catch(() => this.#shipped.delete(model.sha256));
+    }
+    await shipping;
+  }
+
+  async #enqueue(id: string, task: MiniBatchTask, signal: AbortSignal | undefined): Promise<void> {
+    const deadline = performance.now() + this.options.enqueueRetryMs;
+    for (;;) {
+      try {
+        await this.queue.add('mini-batch', task, {
+          jobId: id,
+          attempts: 1,
+          removeOnComplete: { age: keepFinishedSeconds },
+          removeOnFail: { age: keepFinishedSeconds },
+        });
+        return;
+      } catch (error) {
+        // The same job id makes a repeated add harmless, so a dropped connection is simply retried.
+        if (this.#closed || signal?.aborted || performance.now() > deadline) {
+          throw toBerthError(error, 'NOT_READY');
+        }
+        await delay(500, signal);
+      }
+    }
+  }
+
+  async #untilSettled(
+    id: string,
+    outcome: Promise<MiniBatchOutcome>,
+    signal: AbortSignal | undefined,
+  ): Promise<MiniBatchOutcome> {
+    if (signal === undefined) return outcome;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abortError(signal));
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([outcome, aborted]);
+    } catch (error) {
+      this.waiters.forget(id);
+      // A job no worker took yet is withdrawn; one in progress finishes and is dropped (its lock
+      // forbids removal), then expires with the other finished jobs.
+      await this.queue.remove(id).catch(() => undefined);
+      throw error;
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #log(line: string): void {
+    this.options.log?.({ worker: 'cluster', stream: 'berth', line });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.waiters.close();
+    await this.events.close().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    await this.artifacts.close();
+    await this.clients.close();
+  }
+}
+
+/** Connects to Redis (failing fast when it is unreachable) and returns the engine. */
+export async function createClusterEngine(options: ClusterEngineOptions): Promise<BatchEngine> {
+  const endpoint = parseClusterAddress(options.redisUrl);
+  const prefix = options.queuePrefix ?? defaultQueuePrefix;
+  const queueClient = createBullClient(endpoint, clientName(prefix, 'submitter'));
+  const eventsClient = createBullClient(endpoint, clientName(prefix, 'submitter-events'));
+  const clients = {
+    async close() {
+      await closeBullClient(queueClient);
+      await closeBullClient(eventsClient);
+    },
+  };
+  const queue = new Queue(queueName, { connection: queueClient, prefix });
+  const events = new QueueEvents(queueName, { connection: eventsClient, prefix });
+  const log = (line: string): void => options.log?.({ worker: 'cluster', stream: 'berth', line });
+  const waiters = new OutcomeWaiters(queue, options.pollIntervalMs ?? 1000, log);
+  try {
+    await queue.waitUntilReady();
+    await events.waitUntilReady();
+  } catch (error) {
+    waiters.close();
+    await events.close().catch(() => undefined);
+    await queue.close().catch(() => undefined);
+    await clients.close();
+    throw toBerthError(error, 'NOT_READY');
+  }
+  events.on('completed', ({ jobId }) => waiters.check(jobId));
+  events.on('failed', ({ jobId }) => waiters.check(jobId));
+  events.on('progress', ({ jobId, data }) => waiters.started(jobId, data));
+  // QueueEvents reports a dropped connection as an error event; the poll covers the gap.
+  events.on('error', () => undefined);
+  queue.on('error', () => undefined);
+  return new ClusterEngine(
+    new SharedConnection(endpoint, clientName(prefix, 'submitter-artifacts')),
+    prefix,
+    { enqueueRetryMs: options.enqueueRetryMs ?? 60_000, log: options.log },
+    queue,
+    events,
+    waiters,
+    clients,
+  );
+}
+
+/** The factory the coordinator's engine registry uses for `compute: cluster:redis://…`. */
+export const createClusterEngineForJob: BatchEngineFactory = (context) =>
+  createClusterEngine({ redisUrl: context.target, log: (line) => context.log(line) });

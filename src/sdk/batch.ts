@@ -26,7 +26,7 @@ import { resolve } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import type { ModelVersion } from '../core/model.js';
 import { loadBatchDeploymentFile, validateBatchDeployment } from '../batch/definition/load.js';
-import type { ResolvedBatchDeployment } from '../batch/definition/resolve.js';
+import { parseCompute, type ResolvedBatchDeployment } from '../batch/definition/resolve.js';
 import type { BatchEngineFactory, BatchEngineKind, BatchProgramSpec } from '../batch/engine.js';
 import { JobFolder, newJobId } from '../batch/job/folder.js';
 import type { JobRecord } from '../batch/job/records.js';
@@ -58,6 +58,8 @@ export interface BatchRunOptions {
   input: string | string[];
   /** The folder the predictions file and job-report.json go to (created when missing). */
   output: string;
+  /** Where to run, overriding the deployment's `compute`: `embedded` or `cluster:redis://host:port`. */
+  target?: string;
   /** Default `auto`: tabular when every input file is .csv, .jsonl, .ndjson or .parquet, else files. */
   inputType?: InputType | 'auto';
   /** Devices to spread over worker processes, one per process (CUDA_VISIBLE_DEVICES). Default: unset. */
@@ -192,8 +194,9 @@ export class BatchOperations {
         ? await loadBatchDeploymentFile(options.deploymentFile)
         : validateBatchDeployment(options.deployment, 'deployment', resolve(options.baseDir ?? '.'));
     for (const warning of loaded.warnings) options.onWarning?.(warning);
+    const compute = options.target === undefined ? loaded.deployment.compute : parseCompute(options.target);
     return {
-      deployment: loaded.deployment,
+      deployment: { ...loaded.deployment, compute },
       file: options.deploymentFile === undefined ? undefined : resolve(options.deploymentFile),
     };
   }

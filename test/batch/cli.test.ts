@@ -70,13 +70,13 @@ test('batch run, status, logs, list through the command handlers (the tabular ex
   });
 });
 
-test('the real executable, once main.ts registers `berth batch`', async (t) => {
+test('the real executable: berth batch run, status, and its refusals', async () => {
   await withTempDir('batch-bin', async (dir) => {
     const workspace = join(dir, 'ws');
     const help = await runBerth(['batch', '--help'], { workspace });
-    if (help.code !== 0 || !help.stdout.includes('resume')) {
-      t.skip('`berth batch` is not registered in src/cli/main.ts yet');
-      return;
+    assert.equal(help.code, 0);
+    for (const command of ['run', 'status', 'logs', 'resume', 'cancel', 'list']) {
+      assert.match(help.stdout, new RegExp(`\\n  ${command}\\b`), command);
     }
     assert.equal((await runBerth(['init'], { workspace })).code, 0);
     const run = await runBerth(
@@ -96,5 +96,14 @@ test('the real executable, once main.ts registers `berth batch`', async (t) => {
     );
     assert.equal(yamlError.code, 2);
     assert.match(yamlError.stderr, /^berth: error: bad\.yml:3: mini_batch_size: /);
+    const badTarget = await runBerth(
+      ['batch', 'run', '-f', deployment, '--input', data, '--output', dir, '--target', 'kubernetes'],
+      { workspace },
+    );
+    assert.equal(badTarget.code, 2);
+    assert.match(
+      badTarget.stderr,
+      /compute: "kubernetes" is not a batch target; use "embedded" or "cluster:redis:\/\/host:port"/,
+    );
   });
 });

@@ -112,10 +112,15 @@ export function registerBatchCommands(program: Command, context: CliContext): vo
       'auto, files or tabular (default: auto — tabular when every file is .csv/.jsonl/.parquet)',
       'auto',
     )
+    .option(
+      '--target <compute>',
+      "embedded, or cluster:redis://host:port (workers join with berth worker); overrides the file's compute",
+    )
     .option('--gpus <ids>', 'comma-separated device ids, one per worker process (sets CUDA_VISIBLE_DEVICES)')
     .option('--json', 'print the final job status as JSON')
     .action(
       async (options: {
+        target?: string;
         file: string;
         input: string[];
         output: string;
@@ -136,6 +141,7 @@ export function registerBatchCommands(program: Command, context: CliContext): vo
             input: options.input,
             output: options.output,
             inputType: options.inputType as 'auto' | 'files' | 'tabular',
+            target: options.target,
             gpus: options.gpus
               ?.split(',')
               .map((id) => id.trim())

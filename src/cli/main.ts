@@ -13,6 +13,7 @@ import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerTargetCommands } from './commands/target.js';
 import { registerServerCommands } from './commands/server.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerPackageCommand } from './commands/package.js';
 
 function packageVersion(): string {
   const packageJson = new URL('../../../package.json', import.meta.url);
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo): Command {
   registerServerCommands(program, context);
   registerBatchCommands(program, context);
   registerWorkerCommand(program, context);
+  registerPackageCommand(program, context);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -4,6 +4,7 @@ import { initWorkspace, openWorkspaceParts, resolveWorkspaceDir } from '../works
 import { BatchOperations } from './batch.js';
 import { EndpointOperations } from './endpoints.js';
 import { ModelOperations } from './models.js';
+import { TargetOperations } from './named-targets.js';
 
 export interface WorkspaceOptions {
   /** The workspace folder. Default: `$BERTH_WORKSPACE`, else `./.berth`. */
@@ -25,6 +26,8 @@ export class Workspace {
   readonly models: ModelOperations;
   readonly batch: BatchOperations;
   readonly endpoints: EndpointOperations;
+  /** Named targets recorded with `berth target create`. */
+  readonly targets: TargetOperations;
 
   private constructor(
     readonly dir: string,
@@ -34,6 +37,7 @@ export class Workspace {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
     this.batch = new BatchOperations(dir, this.models);
     this.endpoints = new EndpointOperations({ workspaceDir: dir });
+    this.targets = new TargetOperations(store);
   }
 
   /** Creates the workspace when absent (idempotent) and opens it. */

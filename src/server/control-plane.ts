@@ -79,7 +79,7 @@ export class ControlPlane {
         store: workspace.store,
         // The same cache folder as the SDK's, so a model is materialised once per workspace.
         models: new ModelOperations(workspace.store, workspace.artifacts, join(workspace.dir, 'cache')),
-        targets: new TargetSet(workspace.dir),
+        targets: new TargetSet(workspace.dir, workspace.store),
         gateway,
         gatewayUrl: gateway.url,
         serial: new KeyedSerializer(),

@@ -50,8 +50,9 @@ async function deployRecord(
     const { resolved } = await resolveDeployment(stored.spec, state, record.target, {
       baseDir: stored.baseDir,
     });
-    const handle = await state.targets.get(record.target).deploy(resolved, progress);
-    const status = await state.targets.get(record.target).status(handle);
+    const target = await state.targets.get(record.target);
+    const handle = await target.deploy(resolved, progress);
+    const status = await target.status(handle);
     return await state.store.updateDeployment(endpointName, deploymentName, {
       handle,
       state: status.state,
@@ -83,7 +84,7 @@ export async function createDeployment(
       );
     }
     const target = input.spec.target ?? endpoint.target;
-    state.targets.get(target);
+    await state.targets.get(target);
     // Resolution registers an inline model: the stored spec names the version it registered.
     const { resolved, spec } = await resolveDeployment(input.spec, state, target, { baseDir: input.baseDir });
     const { messages, progress } = collector();
@@ -131,7 +132,7 @@ export async function updateDeployment(
     const { messages, progress } = collector();
     await state.store.updateDeployment(endpointName, name, { state: 'Transitioning', reason: null });
     try {
-      const driver = state.targets.get(target);
+      const driver = await state.targets.get(target);
       const handle = isHandle(record.handle)
         ? await driver.update(record.handle, resolved, progress)
         : await driver.deploy(resolved, progress);
@@ -158,9 +159,10 @@ export async function updateDeployment(
 /** Stops a deployment's replicas; a target that no longer knows it is not an error. */
 export async function removeFromTarget(state: ControlPlaneState, record: DeploymentRecord): Promise<void> {
   if (!isHandle(record.handle)) return;
+  const handle = record.handle;
   await state.targets
     .get(record.target)
-    .remove(record.handle)
+    .then((target) => target.remove(handle))
     .catch((error: unknown) => {
       if (toBerthError(error).code !== 'NOT_FOUND') throw error;
     });
@@ -200,7 +202,7 @@ export async function deploymentLogs(
   if (!isHandle(record.handle)) {
     throw new BerthError('NOT_READY', `deployment ${name} has no replicas yet (${record.state})`);
   }
-  return state.targets.get(record.target).logs(record.handle, options);
+  return (await state.targets.get(record.target)).logs(record.handle, options);
 }
 
 /**

@@ -38,7 +38,7 @@ export async function createEndpoint(state: ControlPlaneState, spec: EndpointSpe
   const name = spec.name;
   if (name === undefined) throw new BerthError('INVALID_SPEC', 'an endpoint needs a name');
   const target = spec.target ?? defaultTargetName;
-  state.targets.get(target);
+  await state.targets.get(target);
   const authMode = resolveAuthMode(spec, target);
   return state.serial.run(name, async () => {
     const traffic = spec.traffic ?? {};

@@ -21,10 +21,14 @@ export function isHandle(value: unknown): value is DeploymentHandle {
   return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
 }
 
-function gatewayDeployment(state: ControlPlaneState, record: DeploymentRecord): GatewayDeployment {
+async function gatewayDeployment(
+  state: ControlPlaneState,
+  record: DeploymentRecord,
+): Promise<GatewayDeployment> {
   const settings = resolveDeploymentSettings(storedSpec(record).spec);
   const handle = record.handle;
-  const target = state.targets.get(record.target);
+  // A target that cannot be opened (e.g. its record was deleted) serves no replicas.
+  const target = await state.targets.get(record.target).catch(() => undefined);
   return {
     name: record.deploymentName,
     requestSettings: {
@@ -49,6 +53,6 @@ export async function syncEndpoint(state: ControlPlaneState, name: string): Prom
     keys: { primary: endpoint.keys.primaryKey, secondary: endpoint.keys.secondaryKey },
     traffic: endpoint.traffic,
     mirror: endpoint.mirror,
-    deployments: deployments.map((record) => gatewayDeployment(state, record)),
+    deployments: await Promise.all(deployments.map((record) => gatewayDeployment(state, record))),
   });
 }

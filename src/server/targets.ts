@@ -1,47 +1,78 @@
 /**
- * The control plane's target instances, by name. Today a target's name is its kind (`local`,
- * `kubernetes`, …); each is created on first use from the registry and closed with the server.
- * The local target keeps its replica logs and run files under the workspace.
+ * The control plane's target instances, by name. A name is either a kind (`local`, `container`,
+ * …: that kind with its defaults) or a target recorded with `berth target create` (its kind and
+ * settings from the workspace). Each is created on first use from the registry and closed with
+ * the server. The local target keeps its replica logs and run files under the workspace; the
+ * container target keeps its scoring-server bundle in the workspace cache unless told otherwise.
  */
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
+import { parseTargetConfig } from '../targets/config.js';
 import { createTarget } from '../targets/registry.js';
 import { targetKinds, type ComputeTarget, type TargetKind } from '../targets/target.js';
+import type { MetadataStore } from '../workspace/index.js';
 
 function isKind(name: string): name is TargetKind {
   return (targetKinds as readonly string[]).includes(name);
 }
 
 export class TargetSet {
-  readonly #targets = new Map<string, ComputeTarget>();
+  readonly #targets = new Map<string, Promise<ComputeTarget>>();
 
-  constructor(private readonly workspaceDir: string) {}
+  constructor(
+    private readonly workspaceDir: string,
+    private readonly store: Pick<MetadataStore, 'getTarget'>,
+  ) {}
 
-  get(name: string): ComputeTarget {
+  /** The target named `name`; NOT_FOUND when it is neither a kind nor a recorded target. */
+  get(name: string): Promise<ComputeTarget> {
     const existing = this.#targets.get(name);
     if (existing !== undefined) return existing;
-    if (!isKind(name)) {
+    const created = this.#create(name);
+    this.#targets.set(name, created);
+    // A lookup that failed is tried again next time (the target may be created meanwhile).
+    void created.catch(() => this.#targets.delete(name));
+    return created;
+  }
+
+  async #create(name: string): Promise<ComputeTarget> {
+    return createTarget(parseTargetConfig(this.#withDefaults(await this.#settings(name))));
+  }
+
+  /** The target's unparsed config: a kind's name alone, or a recorded target's settings. */
+  async #settings(name: string): Promise<Record<string, unknown> & { kind: string }> {
+    if (isKind(name)) return { kind: name, name };
+    const record = await this.store.getTarget(name);
+    if (record === undefined) {
       throw new BerthError(
         'NOT_FOUND',
-        `no target named ${JSON.stringify(name)}: use one of ${targetKinds.join(', ')} (see berth target list)`,
+        `no target named ${JSON.stringify(name)}: use a kind (${targetKinds.join(', ')}) or a target from berth target create (see berth target list)`,
       );
     }
-    const target =
-      name === 'local'
-        ? createTarget({
-            kind: 'local',
-            name: 'local',
-            logsDir: join(this.workspaceDir, 'logs'),
-            runDir: join(this.workspaceDir, 'run'),
-          })
-        : createTarget({ kind: name, name });
-    this.#targets.set(name, target);
-    return target;
+    return { ...record.config, kind: record.kind, name: record.name };
+  }
+
+  #withDefaults(config: Record<string, unknown> & { kind: string }): Record<string, unknown> {
+    switch (config.kind) {
+      case 'local':
+        return {
+          ...config,
+          logsDir: join(this.workspaceDir, 'logs'),
+          runDir: join(this.workspaceDir, 'run'),
+        };
+      case 'container':
+        return { ...config, cacheDir: config.cacheDir ?? join(this.workspaceDir, 'cache', 'container') };
+      default:
+        return config;
+    }
   }
 
   async close(): Promise<void> {
     const targets = [...this.#targets.values()];
     this.#targets.clear();
-    await Promise.all(targets.map((target) => target.close()));
+    const settled = await Promise.allSettled(targets);
+    await Promise.all(
+      settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value.close()] : [])),
+    );
   }
 }

@@ -19,7 +19,7 @@ async function liveStatus(
   if (record.state !== 'Healthy' && record.state !== 'Unhealthy') return undefined;
   if (!isHandle(record.handle)) return undefined;
   try {
-    return await state.targets.get(record.target).status(record.handle);
+    return await (await state.targets.get(record.target)).status(record.handle);
   } catch {
     return undefined;
   }

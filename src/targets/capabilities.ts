@@ -51,7 +51,7 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     usedFor: 'test / dev, small CPU services',
     engine: 'Docker Engine API (dockerode)',
     stages: ['test', 'dev'],
-    implemented: false,
+    implemented: true,
   },
   kubernetes: {
     realtime: true,

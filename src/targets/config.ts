@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
 import { nameSchema } from '../core/names.js';
+import { containerTargetConfigSchema } from './container/config.js';
 import { localTargetConfigSchema } from './local/config.js';
 
 function plannedTarget<K extends string>(kind: K) {
@@ -15,7 +16,7 @@ function plannedTarget<K extends string>(kind: K) {
 export const targetConfigSchema = z.discriminatedUnion('kind', [
   localTargetConfigSchema,
   plannedTarget('ssh'),
-  plannedTarget('container'),
+  containerTargetConfigSchema,
   plannedTarget('kubernetes'),
   plannedTarget('cluster'),
   plannedTarget('function'),

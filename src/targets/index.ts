@@ -29,3 +29,14 @@ export { recommendTarget, startingMemory, whyNot } from './advisor.js';
 export type { Recommendation, RecommendOptions, Sizing, TargetChoice, Workload } from './advisor.js';
 export { createLocalTarget, LocalTarget, deploymentId } from './local/index.js';
 export type { LocalTargetConfig, ResolvedLocalTargetConfig } from './local/index.js';
+export {
+  ContainerTarget,
+  createContainerTarget,
+  packageImage,
+  writeBuildContext,
+} from './container/index.js';
+export type {
+  ContainerTargetConfig,
+  PackageResult,
+  ResolvedContainerTargetConfig,
+} from './container/index.js';

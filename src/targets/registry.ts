@@ -1,9 +1,10 @@
 /**
  * The target registry: kind → factory. The mapped type makes a kind without a factory (or a
  * factory fed the wrong config) a compile error, so adding a kind to `targetKinds` forces a row
- * here. Every kind but `local` is a NotImplementedTarget until its adapter lands.
+ * here. Every kind but `local` and `container` is a NotImplementedTarget until its adapter lands.
  */
 import type { TargetConfig } from './config.js';
+import { createContainerTarget } from './container/index.js';
 import { createLocalTarget } from './local/index.js';
 import { NotImplementedTarget } from './not-implemented.js';
 import type { ComputeTarget, TargetKind } from './target.js';
@@ -14,7 +15,7 @@ export type TargetFactory<K extends TargetKind> = (config: TargetConfigOf<K>) =>
 export const targetFactories: { readonly [K in TargetKind]: TargetFactory<K> } = {
   local: (config) => createLocalTarget(config),
   ssh: () => new NotImplementedTarget('ssh'),
-  container: () => new NotImplementedTarget('container'),
+  container: (config) => createContainerTarget(config),
   kubernetes: () => new NotImplementedTarget('kubernetes'),
   cluster: () => new NotImplementedTarget('cluster'),
   function: () => new NotImplementedTarget('function'),

@@ -11,6 +11,8 @@ export type {
   ModelVersionFilter,
   NewDeploymentRecord,
   NewModelVersion,
+  NewTargetRecord,
+  TargetRecord,
 } from './store.js';
 export { openSqliteMetadataStore, SqliteMetadataStore, type SqliteStoreOptions } from './sqlite/store.js';
 export { latestSchemaVersion } from './sqlite/migrations.js';

@@ -97,6 +97,20 @@ export type EndpointPatch = Partial<
   Pick<EndpointRecord, 'authMode' | 'keys' | 'traffic' | 'mirror' | 'state' | 'description' | 'tags'>
 >;
 
+/** A named target (`berth target create`): its kind and the settings its adapter is built from. */
+export interface TargetRecord {
+  name: string;
+  kind: string;
+  /** The target's config without `kind` and `name`; its schema belongs to the targets layer. */
+  config: Record<string, unknown>;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+}
+
+export type NewTargetRecord = Omit<TargetRecord, 'createdAt' | 'updatedAt'>;
+
 export interface ModelVersionFilter {
   /** Only versions of this model; undefined lists every model. */
   name?: string;
@@ -160,6 +174,20 @@ export interface MetadataStore {
 
   /** Deletes an endpoint and its deployment rows in one transaction; false when there was none. */
   deleteEndpoint(name: string): Promise<boolean>;
+
+  /** Records a named target; CONFLICT when the name is taken. */
+  createTarget(input: NewTargetRecord): Promise<TargetRecord>;
+
+  getTarget(name: string): Promise<TargetRecord | undefined>;
+
+  /** Named targets ordered by name. */
+  listTargets(): Promise<TargetRecord[]>;
+
+  /**
+   * Forgets a named target; false when there was none. IN_USE (naming them) while endpoints or
+   * deployments still name it.
+   */
+  deleteTarget(name: string): Promise<boolean>;
 
   /** How many model versions have this artifact sha256; 0 means its blob may be removed. */
   countArtifactReferences(sha256: string): Promise<number>;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { BerthError } from '../../core/errors.js';
+import { BerthError, hasErrorCode } from '../../core/errors.js';
 import { parseMemory } from '../../core/specs/index.js';
 import { formatBytes, listTargets, recommend, showTarget, type TargetRow } from '../../sdk/targets.js';
+import type { TargetRecord } from '../../workspace/index.js';
 import type { CliContext } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
@@ -46,12 +47,21 @@ export function registerTargetCommands(program: Command, context: CliContext): v
 
   target
     .command('list')
-    .description('the capabilities table: one row per target kind')
-    .option('--json', 'print the table as JSON')
-    .action((options: { json?: boolean }) => {
+    .description('the capabilities table (one row per target kind), then the targets this workspace names')
+    .option('--json', 'print the table as JSON (named targets follow the kinds, with name and settings)')
+    .action(async (options: { json?: boolean }) => {
       const rows = listTargets();
+      const named = await namedTargets(context);
       if (options.json) {
-        printJson(context.io, rows);
+        printJson(context.io, [
+          ...rows,
+          ...named.map((record) => ({
+            ...rows.find((row) => row.kind === record.kind),
+            kind: record.kind,
+            name: record.name,
+            settings: record.config,
+          })),
+        ]);
         return;
       }
       printTable(
@@ -68,6 +78,90 @@ export function registerTargetCommands(program: Command, context: CliContext): v
           row.implemented ? 'ready' : 'not implemented',
         ]),
       );
+      if (named.length === 0) return;
+      context.io.stdout.write('\nnamed targets (berth target create):\n');
+      printTable(
+        context.io,
+        ['NAME', 'KIND', 'SETTINGS'],
+        named.map((record) => [
+          record.name,
+          record.kind,
+          Object.entries(record.config)
+            .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+            .join(' '),
+        ]),
+      );
+    });
+
+  target
+    .command('create')
+    .description('name a target with its settings, for deployments to use (target: NAME)')
+    .argument('<name>', 'the name deployments use, e.g. dev-docker')
+    .requiredOption('--type <kind>', 'the target kind, e.g. container')
+    .option(
+      '--docker-host <url>',
+      'container: the Docker Engine (unix:///var/run/docker.sock, tcp://host:2375); default $DOCKER_HOST',
+    )
+    .option(
+      '--base-image <image>',
+      'container: the image the scoring server runs on (default node:20-bookworm-slim)',
+    )
+    .option('--publish-host <ip>', 'container: the host interface ports are published on (default 127.0.0.1)')
+    .option('--json', 'print the recorded target as JSON')
+    .action(
+      async (
+        name: string,
+        options: {
+          type: string;
+          dockerHost?: string;
+          baseImage?: string;
+          publishHost?: string;
+          json?: boolean;
+        },
+      ) => {
+        if (
+          options.type !== 'container' &&
+          (options.dockerHost ?? options.baseImage ?? options.publishHost) !== undefined
+        ) {
+          throw new BerthError(
+            'BAD_INPUT',
+            '--docker-host, --base-image and --publish-host apply to --type container only',
+          );
+        }
+        const workspace = await context.openWorkspace();
+        try {
+          const record = await workspace.targets.create({
+            name,
+            kind: options.type,
+            settings: {
+              dockerHost: options.dockerHost,
+              baseImage: options.baseImage,
+              publishHost: options.publishHost,
+            },
+          });
+          if (options.json) printJson(context.io, record);
+          else
+            context.io.stdout.write(
+              `target ${record.name} (${record.kind}) created: deploy to it with target: ${record.name}\n`,
+            );
+        } finally {
+          await workspace.close();
+        }
+      },
+    );
+
+  target
+    .command('delete')
+    .description('forget a named target (refused while endpoints or deployments use it)')
+    .argument('<name>')
+    .action(async (name: string) => {
+      const workspace = await context.openWorkspace();
+      try {
+        await workspace.targets.delete(name);
+        context.io.stdout.write(`target ${name} deleted\n`);
+      } finally {
+        await workspace.close();
+      }
     });
 
   target
@@ -133,4 +227,20 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         context.io.stdout.write(`${lines.join('\n')}\n`);
       },
     );
+}
+
+/** The workspace's named targets; none when there is no workspace (the table needs none). */
+async function namedTargets(context: CliContext): Promise<TargetRecord[]> {
+  let workspace;
+  try {
+    workspace = await context.openWorkspace();
+  } catch (error) {
+    if (hasErrorCode(error, 'WORKSPACE_MISSING')) return [];
+    throw error;
+  }
+  try {
+    return await workspace.targets.list();
+  } finally {
+    await workspace.close();
+  }
 }

@@ -78,6 +78,20 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE deployments ADD COLUMN updated_at TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'named targets',
+    // Additive only: `berth target create` records a target's kind and settings under a name.
+    sql: `
+      CREATE TABLE targets (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

@@ -18,9 +18,12 @@ import type {
   NewDeploymentRecord,
   NewEndpointRecord,
   NewModelVersion,
+  NewTargetRecord,
+  TargetRecord,
 } from '../store.js';
 import * as endpoints from './endpoints.js';
 import { migrate, readSchemaVersion } from './migrations.js';
+import * as targets from './targets.js';
 import {
   modelVersionToRow,
   rowToDeployment,
@@ -254,6 +257,22 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async deleteEndpoint(name: string): Promise<boolean> {
     return endpoints.deleteEndpoint(this.#open, name);
+  }
+
+  async createTarget(input: NewTargetRecord): Promise<TargetRecord> {
+    return targets.createTarget(this.#open, input);
+  }
+
+  async getTarget(name: string): Promise<TargetRecord | undefined> {
+    return targets.getTarget(this.#open, name);
+  }
+
+  async listTargets(): Promise<TargetRecord[]> {
+    return targets.listTargets(this.#open);
+  }
+
+  async deleteTarget(name: string): Promise<boolean> {
+    return targets.deleteTarget(this.#open, name);
   }
 
   async countArtifactReferences(sha256: string): Promise<number> {

@@ -1,0 +1,115 @@
+/**
+ * `berth package MODEL[:VERSION]`: the model (with optional scoring code) as a container — either
+ * a Docker build context written to a folder (`--output`, Dockerfile included) or an image built
+ * on a Docker Engine and tagged (`--image`). Same layers, same checks as the container target.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { BerthError } from '../../core/errors.js';
+import { deploymentSpecSchema } from '../../core/specs/index.js';
+import { resolveDeployment } from '../../sdk/resolve-deployment.js';
+import {
+  packageImage,
+  resolveContainerTargetConfig,
+  writeBuildContext,
+} from '../../targets/container/index.js';
+import type { ResolvedContainerTargetConfig } from '../../targets/container/index.js';
+import type { Workspace } from '../../sdk/workspace.js';
+import type { CliContext } from '../context.js';
+import { printJson } from '../output.js';
+
+interface PackageOptions {
+  code?: string;
+  scoringScript?: string;
+  output?: string;
+  image?: string;
+  target?: string;
+  baseImage?: string;
+  dockerHost?: string;
+  json?: boolean;
+}
+
+async function containerConfig(
+  workspace: Workspace,
+  options: PackageOptions,
+): Promise<ResolvedContainerTargetConfig> {
+  const named = options.target === undefined ? undefined : await workspace.targets.get(options.target);
+  if (named !== undefined && named.kind !== 'container') {
+    throw new BerthError(
+      'BAD_INPUT',
+      `--target ${named.name} is a ${named.kind} target, not a container target`,
+    );
+  }
+  const given = Object.fromEntries(
+    Object.entries({ baseImage: options.baseImage, dockerHost: options.dockerHost }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  );
+  return resolveContainerTargetConfig({
+    cacheDir: resolve(workspace.dir, 'cache', 'container'),
+    ...named?.config,
+    ...given,
+    kind: 'container',
+    name: named?.name ?? 'container',
+  });
+}
+
+export function registerPackageCommand(program: Command, context: CliContext): void {
+  program
+    .command('package')
+    .description('package a model (and its scoring code) as a Docker build context or a built image')
+    .argument('<model>', 'NAME[:VERSION] of a registered model')
+    .option('--code <dir>', 'folder of the scoring code')
+    .option('--scoring-script <file>', 'the scoring script, relative to --code')
+    .option('--output <dir>', 'write the build context (Dockerfile included) to this folder')
+    .option('--image <tag>', 'build the image on the Docker Engine and tag it, e.g. ocr-cls:1')
+    .option('--target <name>', 'take the Docker Engine and base image from a named container target')
+    .option('--base-image <image>', 'the image the scoring server runs on (default node:20-bookworm-slim)')
+    .option(
+      '--docker-host <url>',
+      'the Docker Engine for --image (default $DOCKER_HOST, else the local socket)',
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (model: string, options: PackageOptions) => {
+      if ((options.output === undefined) === (options.image === undefined)) {
+        throw new BerthError('BAD_INPUT', 'give exactly one of --output <dir> or --image <tag>');
+      }
+      if ((options.code === undefined) !== (options.scoringScript === undefined)) {
+        throw new BerthError('BAD_INPUT', '--code and --scoring-script go together');
+      }
+      const workspace = await context.openWorkspace();
+      try {
+        const reference = model.replace(/^azureml:/, '');
+        const name = reference.split(':')[0] ?? reference;
+        const spec = deploymentSpecSchema.parse({
+          name: 'package',
+          endpoint_name: name,
+          model: reference,
+          code_configuration:
+            options.code === undefined
+              ? undefined
+              : { code: resolve(options.code), scoring_script: options.scoringScript },
+        });
+        const { resolved } = await resolveDeployment(spec, workspace, 'container', {
+          baseDir: process.cwd(),
+        });
+        const config = await containerConfig(workspace, options);
+        const progress = (message: string): void => {
+          if (!options.json) context.io.stderr.write(`${message}\n`);
+        };
+        const result =
+          options.output !== undefined
+            ? await writeBuildContext(resolved, config, options.output)
+            : await packageImage(resolved, config, options.image!, progress);
+        for (const warning of result.warnings) context.io.stderr.write(`warning: ${warning}\n`);
+        if (options.json) printJson(context.io, result);
+        else if (options.output !== undefined)
+          context.io.stdout.write(
+            `build context written to ${result.output} (docker build ${result.output})\n`,
+          );
+        else context.io.stdout.write(`image ${result.output} built (berth.key ${result.key.slice(0, 16)})\n`);
+      } finally {
+        await workspace.close();
+      }
+    });
+}

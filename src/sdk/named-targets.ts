@@ -1,0 +1,58 @@
+/**
+ * Named targets (`berth target create dev-docker --type container --docker-host …`): a kind and
+ * its settings recorded in the workspace under a name, which a deployment's `target:` then names.
+ * The settings are validated against the kind's config schema before they are stored.
+ */
+import { BerthError } from '../core/errors.js';
+import { parseTargetConfig } from '../targets/config.js';
+import { targetKinds, type TargetKind } from '../targets/target.js';
+import type { MetadataStore, TargetRecord } from '../workspace/index.js';
+
+export interface CreateTargetInput {
+  name: string;
+  kind: string;
+  /** The kind's settings (e.g. `dockerHost`, `baseImage` for a container); undefined members are dropped. */
+  settings: Record<string, unknown>;
+}
+
+export class TargetOperations {
+  constructor(private readonly store: MetadataStore) {}
+
+  async create(input: CreateTargetInput): Promise<TargetRecord> {
+    const kind = targetKinds.find((candidate) => candidate === input.kind);
+    if (kind === undefined) {
+      throw new BerthError('BAD_INPUT', `--type must be one of ${targetKinds.join(', ')}, not ${input.kind}`);
+    }
+    if ((targetKinds as readonly string[]).includes(input.name)) {
+      throw new BerthError(
+        'BAD_INPUT',
+        `a target cannot be named after a kind (${input.name}): pick another name`,
+      );
+    }
+    const settings = Object.fromEntries(
+      Object.entries(input.settings).filter(([, value]) => value !== undefined),
+    );
+    parseTargetConfig({ ...settings, kind, name: input.name });
+    return this.store.createTarget({ name: input.name, kind, config: settings });
+  }
+
+  async get(name: string): Promise<TargetRecord> {
+    const found = await this.store.getTarget(name);
+    if (found === undefined)
+      throw new BerthError('NOT_FOUND', `target ${name} not found (see berth target list)`);
+    return found;
+  }
+
+  async list(): Promise<TargetRecord[]> {
+    return this.store.listTargets();
+  }
+
+  /** NOT_FOUND when there is none; IN_USE while endpoints or deployments name it. */
+  async delete(name: string): Promise<void> {
+    if (!(await this.store.deleteTarget(name))) {
+      throw new BerthError('NOT_FOUND', `target ${name} not found (see berth target list)`);
+    }
+  }
+}
+
+export type { TargetKind, TargetRecord };

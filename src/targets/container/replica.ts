@@ -1,0 +1,191 @@
+/**
+ * One replica on the container target: a container and the probes berth runs against its
+ * published port, as the local target does against a child process. The engine restarts a
+ * container whose process exits (its restart policy); berth restarts one whose liveness probe
+ * fails and takes one out of rotation while its readiness probe fails.
+ *
+ * States: starting → ready ⇄ unhealthy; ready → starting (restarted); any → draining → stopped.
+ * Only the first start reports its error to the caller, with the server's own failure line
+ * (e.g. the scoring script's init error) when the container printed one.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BerthError, toBerthError } from '../../core/errors.js';
+import { probe } from '../local/probe.js';
+import type { ProbeSettings, ReplicaStatus, ResolvedDeployment } from '../target.js';
+import type { ResolvedContainerTargetConfig } from './config.js';
+import {
+  assertRunning,
+  containerOutput,
+  createContainer,
+  inspectContainer,
+  removeContainer,
+  restartContainer,
+  startContainer,
+  type ReplicaIdentity,
+} from './containers.js';
+import type { Engine } from './engine.js';
+
+export type ContainerReplicaState = ReplicaStatus['state'] | 'stopped';
+
+const startPollMs = 100;
+
+export class ContainerReplica {
+  state: ContainerReplicaState = 'starting';
+  reason: string | undefined;
+  url: string | undefined;
+  containerId: string | undefined;
+  private restartedByProbe = 0;
+  private engineRestarts = 0;
+  private readonly run = new AbortController();
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly config: ResolvedContainerTargetConfig,
+    readonly identity: ReplicaIdentity,
+  ) {}
+
+  get id(): string {
+    return this.identity.replica;
+  }
+
+  get restarts(): number {
+    return this.restartedByProbe + this.engineRestarts;
+  }
+
+  status(): ReplicaStatus {
+    const state = this.state === 'stopped' ? 'draining' : this.state;
+    return { id: this.id, url: this.url, state, restarts: this.restarts, reason: this.reason };
+  }
+
+  /** Creates and starts the container; resolves once it is ready, rejects (and removes it) otherwise. */
+  async start(image: string, spec: ResolvedDeployment, signal?: AbortSignal): Promise<void> {
+    const stop = (): void => this.run.abort();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      this.containerId = await createContainer(this.engine, this.config, image, spec, this.identity);
+      await startContainer(this.engine, this.config.dockerHost, this.containerId);
+      await this.waitReady(this.containerId, spec.readinessProbe, Date.now());
+    } catch (error) {
+      await this.stop(0);
+      throw toBerthError(error);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+    this.state = 'ready';
+    this.reason = undefined;
+    this.keepProbing(this.containerId, spec).catch(() => undefined);
+  }
+
+  /** Out of rotation before it stops: status shows it draining. */
+  beginDrain(): void {
+    if (this.state !== 'stopped') this.state = 'draining';
+    this.run.abort();
+  }
+
+  /** Stops the container (SIGTERM, SIGKILL after `graceSeconds`) and removes it. Safe to call twice. */
+  stop(graceSeconds: number): Promise<void> {
+    this.stopping ??= (async () => {
+      this.beginDrain();
+      if (this.containerId !== undefined) {
+        await removeContainer(this.engine, this.config.dockerHost, this.containerId, graceSeconds);
+      }
+      this.state = 'stopped';
+    })();
+    return this.stopping;
+  }
+
+  private async refreshUrl(id: string): Promise<boolean> {
+    const state = await inspectContainer(this.engine, this.config.dockerHost, id);
+    this.engineRestarts = state.restartCount;
+    this.url =
+      state.hostPort === undefined || !state.running
+        ? undefined
+        : `http://${urlHost(this.config.replicaHost)}:${state.hostPort}`;
+    if (state.status !== 'running') this.reason = `container ${state.status} (exit code ${state.exitCode})`;
+    return state.status === 'running';
+  }
+
+  private async waitReady(id: string, readiness: ProbeSettings, startedAt: number): Promise<void> {
+    const deadline = startedAt + this.config.startTimeoutMs;
+    let passed = 0;
+    let failure: string | undefined = 'no answer yet';
+    for (;;) {
+      this.run.signal.throwIfAborted();
+      const state = await inspectContainer(this.engine, this.config.dockerHost, id);
+      if (state.status !== 'running' || state.restartCount > this.engineRestarts) {
+        assertRunning(
+          { ...state, restartCount: state.restartCount - this.engineRestarts },
+          this.id,
+          await containerOutput(this.engine, id, 40),
+        );
+      }
+      if (state.hostPort !== undefined) {
+        this.url = `http://${urlHost(this.config.replicaHost)}:${state.hostPort}`;
+        failure = await probe(`${this.url}/v2/health/ready`, readiness.timeoutMs);
+        passed = failure === undefined ? passed + 1 : 0;
+        if (passed >= readiness.successThreshold) return;
+      }
+      if (Date.now() > deadline) {
+        throw new BerthError(
+          'NOT_READY',
+          `replica ${this.id} was not ready within ${this.config.startTimeoutMs} ms (${failure ?? 'readiness probe'})`,
+        );
+      }
+      await sleep(Math.min(readiness.periodMs, startPollMs), undefined, { signal: this.run.signal });
+    }
+  }
+
+  /** Readiness gates routing; liveness failures restart the container through the engine. */
+  private async keepProbing(id: string, spec: ResolvedDeployment): Promise<void> {
+    const { livenessProbe: liveness, readinessProbe: readiness } = spec;
+    const signal = this.run.signal;
+    let liveFailed = 0;
+    let readyFailed = 0;
+    let readyPassed = 0;
+    let nextLiveness = Date.now() + liveness.initialDelayMs;
+    for (;;) {
+      await sleep(Math.min(readiness.periodMs, liveness.periodMs), undefined, { signal });
+      const url = this.url;
+      const failure =
+        url === undefined ? 'no published port' : await probe(`${url}/v2/health/ready`, readiness.timeoutMs);
+      if (signal.aborted) return;
+      if (failure === undefined) {
+        readyFailed = 0;
+        readyPassed += 1;
+        if (this.state !== 'ready' && readyPassed >= readiness.successThreshold) {
+          this.state = 'ready';
+          this.reason = undefined;
+        }
+      } else {
+        readyPassed = 0;
+        readyFailed += 1;
+        const running = await this.refreshUrl(id).catch(() => false);
+        if (signal.aborted) return;
+        if (!running) this.state = 'starting';
+        else if (readyFailed >= readiness.failureThreshold && this.state === 'ready') {
+          this.state = 'unhealthy';
+          this.reason = `readiness probe failed ${readyFailed} times (${failure})`;
+        }
+      }
+      if (Date.now() < nextLiveness || this.url === undefined) continue;
+      nextLiveness = Date.now() + liveness.periodMs;
+      const dead = await probe(`${this.url}/`, liveness.timeoutMs);
+      if (signal.aborted) return;
+      liveFailed = dead === undefined ? 0 : liveFailed + 1;
+      if (dead !== undefined && liveFailed >= liveness.failureThreshold) {
+        this.state = 'starting';
+        this.reason = `liveness probe failed ${liveFailed} times (${dead}): restarting`;
+        this.restartedByProbe += 1;
+        liveFailed = 0;
+        await restartContainer(this.engine, this.config.dockerHost, id).catch(() => undefined);
+        await this.refreshUrl(id).catch(() => false);
+        nextLiveness = Date.now() + liveness.initialDelayMs;
+      }
+    }
+  }
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createClusterEngine } from '../../src/batch/cluster/engine.js';
-import { RedisConnection } from '../../src/batch/cluster/redis-connection.js';
+import { closeRedis, connectNow, createRedis } from '../../src/batch/cluster/connection.js';
 import { parseClusterAddress } from '../../src/batch/cluster/config.js';
 import { createEmbeddedEngine } from '../../src/batch/embedded/engine.js';
 import type { BatchEngine, BatchProgramSpec } from '../../src/batch/engine.js';
@@ -53,23 +53,17 @@ async function part<T>(name: string, body: () => Promise<T>): Promise<T | undefi
 }
 
 async function removePrefix(prefix: string): Promise<void> {
-  const redis = new RedisConnection(parseClusterAddress(redisUrl));
-  await redis.connect();
+  const redis = createRedis(parseClusterAddress(redisUrl), 'berth-bench-admin', 'plain');
+  await connectNow(redis);
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.send<[string, string[]]>('SCAN', [
-        cursor,
-        'MATCH',
-        `${prefix}:*`,
-        'COUNT',
-        1000,
-      ]);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await redis.send('DEL', keys);
+      if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');
   } finally {
-    redis.close();
+    await closeRedis(redis);
   }
 }
 

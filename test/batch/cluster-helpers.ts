@@ -9,8 +9,9 @@ import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
 import { parseClusterAddress } from '../../src/batch/cluster/config.js';
-import { RedisConnection } from '../../src/batch/cluster/redis-connection.js';
+import { closeRedis, connectNow, createRedis } from '../../src/batch/cluster/connection.js';
 import type { BatchProgramSpec, MiniBatchOutcome, MiniBatchTask } from '../../src/batch/engine.js';
 import { hashFile } from '../../src/workspace/hashing.js';
 
@@ -22,13 +23,13 @@ export function uniquePrefix(): string {
   return `berth-test-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function withRedis<T>(body: (redis: RedisConnection) => Promise<T>): Promise<T> {
-  const redis = new RedisConnection(endpoint, { clientName: 'berth-test-admin' });
-  await redis.connect();
+export async function withRedis<T>(body: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = createRedis(endpoint, 'berth-test-admin', 'plain');
+  await connectNow(redis);
   try {
     return await body(redis);
   } finally {
-    redis.close();
+    await closeRedis(redis);
   }
 }
 
@@ -37,15 +38,9 @@ export async function removePrefix(prefix: string): Promise<void> {
   await withRedis(async (redis) => {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.send<[string, string[]]>('SCAN', [
-        cursor,
-        'MATCH',
-        `${prefix}:*`,
-        'COUNT',
-        1000,
-      ]);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) await redis.send('DEL', keys);
+      if (keys.length > 0) await redis.del(...keys);
     } while (cursor !== '0');
   });
 }
@@ -53,13 +48,13 @@ export async function removePrefix(prefix: string): Promise<void> {
 /** Drops every connection whose client name starts with the prefix (the engine's and the workers'). */
 export async function dropConnections(prefix: string): Promise<number> {
   return withRedis(async (redis) => {
-    const list = await redis.send<string>('CLIENT', ['LIST']);
+    const list = String(await redis.client('LIST'));
     const ids = list
       .split('\n')
       .filter((line) => / name=(\S+)/.exec(line)?.[1]?.startsWith(`${prefix}:`))
       .map((line) => /\bid=(\d+)/.exec(line)?.[1])
       .filter((id): id is string => id !== undefined);
-    for (const id of ids) await redis.send('CLIENT', ['KILL', 'ID', id]).catch(() => undefined);
+    for (const id of ids) await redis.client('KILL', 'ID', id).catch(() => undefined);
     return ids.length;
   });
 }

@@ -8,12 +8,6 @@ import { parseClusterAddress } from '../../src/batch/cluster/config.js';
 import { createClusterEngine } from '../../src/batch/cluster/engine.js';
 import { dealSlots } from '../../src/batch/cluster/gpu-processes.js';
 import { bullJobId } from '../../src/batch/cluster/names.js';
-import {
-  encodeCommand,
-  incomplete,
-  RedisReplyError,
-  RespParser,
-} from '../../src/batch/cluster/resp-parser.js';
 import { startClusterWorker } from '../../src/batch/cluster/worker.js';
 import { hasErrorCode } from '../../src/core/errors.js';
 import { encodeManifest } from '../../src/workspace/manifest.js';
@@ -55,38 +49,6 @@ describe('cluster address', () => {
         (error: unknown) => hasErrorCode(error, 'BAD_INPUT') && why.test((error as Error).message),
       );
     }
-  });
-});
-
-describe('RESP framing', () => {
-  it('parses replies split at any byte', () => {
-    const wire = Buffer.from('+OK\r\n:42\r\n$4\r\nhé!\r\n*3\r\n$-1\r\n-ERR bad\r\n*1\r\n$1\r\nx\r\n');
-    for (let cut = 1; cut < wire.length; cut += 1) {
-      const parser = new RespParser();
-      const replies: unknown[] = [];
-      for (const part of [wire.subarray(0, cut), wire.subarray(cut)]) {
-        parser.push(part);
-        for (let reply = parser.next(false); reply !== incomplete; reply = parser.next(false))
-          replies.push(reply);
-      }
-      assert.equal(replies.length, 4, `cut at ${cut}`);
-      assert.deepEqual(replies.slice(0, 3), ['OK', 42, 'hé!']);
-      const array = replies[3] as unknown[];
-      assert.equal(array[0], null);
-      assert.ok(array[1] instanceof RedisReplyError);
-      assert.deepEqual(array[2], ['x']);
-    }
-  });
-
-  it('encodes Buffers without copying them into strings', () => {
-    const bytes = Buffer.from([0, 255, 13, 10]);
-    const wire = Buffer.concat(
-      encodeCommand('SET', ['k', bytes]).map((part) => (typeof part === 'string' ? Buffer.from(part) : part)),
-    );
-    assert.deepEqual(
-      wire,
-      Buffer.concat([Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$4\r\n'), bytes, Buffer.from('\r\n')]),
-    );
   });
 });
 
@@ -132,7 +94,7 @@ describe('model artifacts through Redis', () => {
         assert.equal(repaired.source, 'repaired');
         assert.equal((await hashFile(repaired.modelFile!)).sha256, model.sha256);
 
-        await redis.send('HSET', [`${prefix}:artifact:${model.sha256}`, 'c1', 'garbage']);
+        await redis.hset(`${prefix}:artifact:${model.sha256}`, 'c1', 'garbage');
         await assert.rejects(fetchModel(redis, prefix, join(dir, 'cache-2'), model), (error: unknown) =>
           hasErrorCode(error, 'CORRUPT_ARTIFACT'),
         );
@@ -164,6 +126,20 @@ describe('model artifacts through Redis', () => {
     } finally {
       await removePrefix(prefix);
     }
+  });
+});
+
+describe('an unreachable Redis', () => {
+  // Port 1 refuses connections: the engine and the worker must say so, not retry in the background.
+  const nowhere = 'redis://127.0.0.1:1';
+
+  it('fails the engine (NOT_READY) and the worker at once instead of retrying in the background', async () => {
+    const started = performance.now();
+    await assert.rejects(createClusterEngine({ redisUrl: nowhere }), (error: unknown) =>
+      hasErrorCode(error, 'NOT_READY'),
+    );
+    await assert.rejects(startClusterWorker({ redisUrl: nowhere, cacheDir: join(temp, 'nowhere') }));
+    assert.ok(performance.now() - started < 5000, 'failed fast');
   });
 });
 

@@ -15,13 +15,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { BerthError } from '../../core/errors.js';
 import type { ManifestEntry } from '../../core/model.js';
 import { walkFolder } from '../../workspace/folder-walk.js';
 import { hashBytes, hashFile } from '../../workspace/hashing.js';
 import { assertSafeRelativePath, assertSha256 } from '../../workspace/index.js';
 import { decodeManifest, encodeManifest } from '../../workspace/manifest.js';
-import type { RedisConnection } from './redis-connection.js';
 import { artifactKey } from './names.js';
 
 const chunkBytes = 1 << 20;
@@ -62,19 +62,19 @@ function plainName(fileName: string): string {
 // Submitter side
 // ---------------------------------------------------------------------------------------------
 
-async function isComplete(redis: RedisConnection, key: string): Promise<boolean> {
-  return (await redis.send('HEXISTS', [key, 'complete'])) === 1;
+async function isComplete(redis: Redis, key: string): Promise<boolean> {
+  return (await redis.hexists(key, 'complete')) === 1;
 }
 
 async function uploadBlob(
-  redis: RedisConnection,
+  redis: Redis,
   prefix: string,
   sha256: string,
   source: () => AsyncIterable<Buffer>,
 ): Promise<boolean> {
   const key = artifactKey(prefix, assertSha256(sha256));
   if (await isComplete(redis, key)) {
-    await redis.send('EXPIRE', [key, ttlSeconds]);
+    await redis.expire(key, ttlSeconds);
     return false;
   }
   // No DEL first: a second submitter may be uploading the same blob, and content addressing makes
@@ -84,14 +84,14 @@ async function uploadBlob(
   let size = 0;
   for await (const chunk of source()) {
     hash.update(chunk);
-    await redis.send('HSET', [key, `c${chunks}`, chunk]);
+    await redis.hset(key, `c${chunks}`, chunk);
     chunks += 1;
     size += chunk.length;
   }
   if (hash.digest('hex') !== sha256) throw corrupt(sha256, 'on the submitting machine');
-  await redis.send('HSET', [key, 'size', size, 'chunks', chunks]);
-  await redis.send('HSET', [key, 'complete', 1]);
-  await redis.send('EXPIRE', [key, ttlSeconds]);
+  await redis.hset(key, 'size', size, 'chunks', chunks);
+  await redis.hset(key, 'complete', 1);
+  await redis.expire(key, ttlSeconds);
   return true;
 }
 
@@ -104,7 +104,7 @@ function fileChunks(path: string): () => AsyncIterable<Buffer> {
  * there already). Reads the files from `local`, checking them against their sha256 as it goes.
  */
 export async function shipModel(
-  redis: RedisConnection,
+  redis: Redis,
   prefix: string,
   model: ModelBlobRef,
   local: LocalModelFiles,
@@ -139,9 +139,9 @@ export async function shipModel(
 // Worker side
 // ---------------------------------------------------------------------------------------------
 
-async function* blobChunks(redis: RedisConnection, prefix: string, sha256: string): AsyncIterable<Buffer> {
+async function* blobChunks(redis: Redis, prefix: string, sha256: string): AsyncIterable<Buffer> {
   const key = artifactKey(prefix, assertSha256(sha256));
-  const [complete, chunks] = await redis.send<(string | null)[]>('HMGET', [key, 'complete', 'chunks']);
+  const [complete, chunks] = await redis.hmget(key, 'complete', 'chunks');
   if (complete !== '1' || chunks == null) {
     throw new BerthError(
       'NOT_FOUND',
@@ -149,18 +149,13 @@ async function* blobChunks(redis: RedisConnection, prefix: string, sha256: strin
     );
   }
   for (let index = 0; index < Number(chunks); index += 1) {
-    const chunk = await redis.sendForBuffers('HGET', [key, `c${index}`]);
-    if (!Buffer.isBuffer(chunk)) throw corrupt(sha256, 'in Redis (a chunk is missing)');
+    const chunk = await redis.hgetBuffer(key, `c${index}`);
+    if (chunk === null) throw corrupt(sha256, 'in Redis (a chunk is missing)');
     yield chunk;
   }
 }
 
-async function downloadTo(
-  redis: RedisConnection,
-  prefix: string,
-  sha256: string,
-  target: string,
-): Promise<void> {
+async function downloadTo(redis: Redis, prefix: string, sha256: string, target: string): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   const hash = createHash('sha256');
   const file = await open(target, 'wx', 0o444);
@@ -176,7 +171,7 @@ async function downloadTo(
   if (hash.digest('hex') !== sha256) throw corrupt(sha256, 'in Redis');
 }
 
-async function downloadBytes(redis: RedisConnection, prefix: string, sha256: string): Promise<Buffer> {
+async function downloadBytes(redis: Redis, prefix: string, sha256: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const chunk of blobChunks(redis, prefix, sha256)) parts.push(chunk);
   const bytes = Buffer.concat(parts);
@@ -213,7 +208,7 @@ export interface FetchedModel {
 
 /** Makes the model available under `cacheDir`, verified; downloads it only when the cache lacks a good copy. */
 export async function fetchModel(
-  redis: RedisConnection,
+  redis: Redis,
   prefix: string,
   cacheDir: string,
   model: ModelBlobRef,

@@ -1,38 +1,75 @@
 /**
- * How the cluster engine reaches Redis: BullMQ's own adapter for Bun's Redis client, driven by
- * berth's small RESP connection (see redis-connection.ts for why). Every connection carries a
- * client name that starts with the queue prefix, so `CLIENT LIST` shows whose it is.
+ * How the cluster engine reaches Redis: ioredis, the client BullMQ is built around. Every
+ * connection carries a client name that starts with the queue prefix, so `CLIENT LIST` shows whose
+ * it is (and the tests can drop them by name). ioredis sets the name again on every reconnect.
+ *
+ * Clients are created unconnected (`lazyConnect`): `connectNow` opens one when a caller must know
+ * at once whether Redis is there; BullMQ connects the duplicates it makes; a plain client connects
+ * on its first command. After that, ioredis reconnects by itself, forever, until `closeRedis`.
  */
-import { createBunRedisClient, type RedisClient } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisEndpoint } from './config.js';
-import { RedisConnection } from './redis-connection.js';
 
 /**
- * The adapter reports a dropped connection as an `error` event and then reconnects by itself; the
- * BullMQ objects above it surface the drop through their own `error` events. A client nobody
- * listens to (the duplicates BullMQ makes for blocking reads) would turn that event into an
- * uncaught exception, so every client, duplicates included, gets a listener.
+ * What a connection is for decides how its commands wait out a dropped connection:
+ * - `blocking`: Workers and QueueEvents (and the duplicates BullMQ makes of it for its blocking
+ *   reads). BullMQ requires `maxRetriesPerRequest: null`: commands wait for the reconnect, so a
+ *   worker's lock renewals and a blocking read survive a network blip.
+ * - `producer`: the submitter's Queue. Commands fail at once while Redis is away
+ *   (`enableOfflineQueue: false`, BullMQ's "failing fast" pattern): the engine retries its own
+ *   enqueue within a deadline and its poll retries reads, and neither may hang forever.
+ * - `plain`: berth's own keys (artifact chunks). Commands wait through a bounded number of
+ *   reconnects (ioredis's `maxRetriesPerRequest`, 20), then fail.
  */
-function listened(client: RedisClient): RedisClient {
+export type ConnectionRole = 'blocking' | 'producer' | 'plain';
+
+const roleOptions: Record<ConnectionRole, RedisOptions> = {
+  blocking: { maxRetriesPerRequest: null },
+  producer: { enableOfflineQueue: false },
+  plain: {},
+};
+
+/** 100 ms after a drop, doubling, never more than 2 s apart: a blip costs little, an outage no storm. */
+function retryDelay(times: number): number {
+  return Math.min(100 * 2 ** (times - 1), 2000);
+}
+
+/** An unconnected client for `role`; the caller owns it and closes it with `closeRedis`. */
+export function createRedis(endpoint: RedisEndpoint, clientName: string, role: ConnectionRole): Redis {
+  const client = new Redis({
+    host: endpoint.host,
+    port: endpoint.port,
+    db: endpoint.db,
+    username: endpoint.username,
+    password: endpoint.password,
+    connectionName: clientName,
+    lazyConnect: true,
+    retryStrategy: retryDelay,
+    ...roleOptions[role],
+  });
+  // ioredis reports each failed reconnect as an `error` event, and prints the ones nobody listens
+  // to. The drop surfaces where it matters (BullMQ's own `error` events, failed commands), so the
+  // client's own report is dropped here. BullMQ's duplicates get BullMQ's listener.
   client.on('error', () => undefined);
-  const duplicate = client.duplicate.bind(client);
-  client.duplicate = (...args: unknown[]) => listened(duplicate(...args));
   return client;
 }
 
-/** A BullMQ-ready client; the caller owns it (BullMQ treats a passed-in client as shared) and closes it. */
-export function createBullClient(endpoint: RedisEndpoint, clientName: string): RedisClient {
-  return listened(createBunRedisClient(new RedisConnection(endpoint, { clientName })));
+/**
+ * Connects now and rejects if Redis cannot be reached, instead of leaving ioredis to retry in the
+ * background (where a caller waiting for "ready" would wait forever).
+ */
+export async function connectNow(client: Redis): Promise<void> {
+  try {
+    await client.connect();
+  } catch (error) {
+    // The failed connect has scheduled a retry; this stops it.
+    client.disconnect();
+    throw error;
+  }
 }
 
-/** A plain connection for berth's own keys (artifact chunks), connected. */
-export async function openRedis(endpoint: RedisEndpoint, clientName: string): Promise<RedisConnection> {
-  const connection = new RedisConnection(endpoint, { clientName });
-  await connection.connect();
-  return connection;
-}
-
-/** Closes a BullMQ client and waits for it; errors from an already-dropped connection are moot. */
-export async function closeBullClient(client: RedisClient): Promise<void> {
-  await client.quit().catch(() => undefined);
+/** Closes a client whatever its state; a polite QUIT when connected, errors from a dropped one are moot. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => undefined);
+  client.disconnect();
 }

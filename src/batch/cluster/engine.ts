@@ -15,10 +15,11 @@
  * one outcome for the attempt. Infrastructure failures (Redis unreachable, a worker that keeps
  * dying) are failed outcomes with a retryable code, not rejections.
  *
- * The engine owns its three Redis connections (queue, events, artifacts) and closes them in
+ * The engine owns its Redis clients (queue, events, artifacts; see connection.ts) and closes them in
  * close(). The workers belong to whoever started them.
  */
 import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
 import type {
   BatchEngine,
@@ -30,11 +31,10 @@ import type {
 } from '../engine.js';
 import { shipModel } from './artifacts.js';
 import { parseClusterAddress } from './config.js';
-import { closeBullClient, createBullClient } from './connection.js';
+import { closeRedis, connectNow, createRedis } from './connection.js';
 import { failedOutcome } from './messages.js';
 import { bullJobId, clientName, defaultQueuePrefix, queueName } from './names.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
-import { SharedConnection } from './shared-connection.js';
 
 export interface ClusterEngineOptions {
   /** `redis://host:port[/db]`, with or without the `cluster:` prefix. */
@@ -75,7 +75,7 @@ class ClusterEngine implements BatchEngine {
   #closed = false;
 
   constructor(
-    private readonly artifacts: SharedConnection,
+    private readonly artifacts: Redis,
     private readonly prefix: string,
     private readonly options: Required<Pick<ClusterEngineOptions, 'enqueueRetryMs'>> &
       Pick<ClusterEngineOptions, 'log'>,
@@ -133,7 +133,7 @@ class ClusterEngine implements BatchEngine {
             `model ${model.name}:${model.version} has no local files to ship to the cluster's workers`,
           );
         }
-        const bytes = await shipModel(await this.artifacts.get(), this.prefix, model, model.local);
+        const bytes = await shipModel(this.artifacts, this.prefix, model, model.local);
         if (bytes > 0) this.#log(`model ${model.name}:${model.version} shipped to Redis (${bytes} bytes)`);
       })();
       this.#shipped.set(model.sha256, shipping);
@@ -199,7 +199,6 @@ class ClusterEngine implements BatchEngine {
     this.waiters.close();
     await this.events.close().catch(() => undefined);
     await this.queue.close().catch(() => undefined);
-    await this.artifacts.close();
     await this.clients.close();
   }
 }
@@ -208,16 +207,30 @@ class ClusterEngine implements BatchEngine {
 export async function createClusterEngine(options: ClusterEngineOptions): Promise<BatchEngine> {
   const endpoint = parseClusterAddress(options.redisUrl);
   const prefix = options.queuePrefix ?? defaultQueuePrefix;
-  const queueClient = createBullClient(endpoint, clientName(prefix, 'submitter'));
-  const eventsClient = createBullClient(endpoint, clientName(prefix, 'submitter-events'));
+  const queueClient = createRedis(endpoint, clientName(prefix, 'submitter'), 'producer');
+  // QueueEvents reads with a blocking XREAD on a duplicate of this client that it makes, owns and
+  // closes; this one is only the duplicate's template and never connects.
+  const eventsClient = createRedis(endpoint, clientName(prefix, 'submitter-events'), 'blocking');
+  // Connects on the first upload.
+  const artifacts = createRedis(endpoint, clientName(prefix, 'submitter-artifacts'), 'plain');
   const clients = {
     async close() {
-      await closeBullClient(queueClient);
-      await closeBullClient(eventsClient);
+      for (const client of [queueClient, eventsClient, artifacts]) await closeRedis(client);
     },
   };
+  try {
+    // Before any BullMQ object exists: BullMQ would wait for an unreachable Redis forever.
+    await connectNow(queueClient);
+  } catch (error) {
+    await clients.close();
+    throw toBerthError(error, 'NOT_READY');
+  }
   const queue = new Queue(queueName, { connection: queueClient, prefix });
   const events = new QueueEvents(queueName, { connection: eventsClient, prefix });
+  // Both report a dropped connection as an error event: enqueues are retried and the poll covers
+  // missed events. Listening from the start keeps an early one from becoming an uncaught exception.
+  events.on('error', () => undefined);
+  queue.on('error', () => undefined);
   const log = (line: string): void => options.log?.({ worker: 'cluster', stream: 'berth', line });
   const waiters = new OutcomeWaiters(queue, options.pollIntervalMs ?? 1000, log);
   try {
@@ -233,11 +246,8 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
   events.on('completed', ({ jobId }) => waiters.check(jobId));
   events.on('failed', ({ jobId }) => waiters.check(jobId));
   events.on('progress', ({ jobId, data }) => waiters.started(jobId, data));
-  // QueueEvents reports a dropped connection as an error event; the poll covers the gap.
-  events.on('error', () => undefined);
-  queue.on('error', () => undefined);
   return new ClusterEngine(
-    new SharedConnection(endpoint, clientName(prefix, 'submitter-artifacts')),
+    artifacts,
     prefix,
     { enqueueRetryMs: options.enqueueRetryMs ?? 60_000, log: options.log },
     queue,

@@ -17,14 +17,13 @@ import { toBerthError } from '../../core/errors.js';
 import type { MiniBatchOutcome, MiniBatchTask } from '../engine.js';
 import { fetchModel, type FetchedModel } from './artifacts.js';
 import { parseClusterAddress } from './config.js';
-import { closeBullClient, createBullClient } from './connection.js';
+import { closeRedis, connectNow, createRedis } from './connection.js';
 import { failedOutcome, parseTask, type StartedNote } from './messages.js';
 import { clientName, defaultQueuePrefix, queueName } from './names.js';
 import { startGpuProcesses } from './gpu-processes.js';
 import { ProgramCache } from './program-cache.js';
 import { loadProgram } from '../runtime/load-program.js';
 import { runMiniBatch } from '../runtime/run-mini-batch.js';
-import { SharedConnection } from './shared-connection.js';
 import { runWithTimeout } from './timeout.js';
 
 export interface ClusterWorkerOptions {
@@ -137,8 +136,12 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
   }
   // Read by the CUDA runtime when the first GPU session opens, which is after this line.
   if (gpus[0] !== undefined) process.env.CUDA_VISIBLE_DEVICES = gpus[0];
-  const bullClient = createBullClient(endpoint, clientName(resolved.prefix, 'worker'));
-  const artifacts = new SharedConnection(endpoint, clientName(resolved.prefix, 'artifacts'));
+  // The Worker's own commands (job moves, lock renewals) go through this client; BullMQ duplicates
+  // it for its blocking fetch. Connected first, so an unreachable Redis fails the start at once.
+  const bullClient = createRedis(endpoint, clientName(resolved.prefix, 'worker'), 'blocking');
+  await connectNow(bullClient);
+  // Connects on the first model download.
+  const artifacts = createRedis(endpoint, clientName(resolved.prefix, 'artifacts'), 'plain');
   const fetches = new Map<string, Promise<FetchedModel>>();
   const programs = new ProgramCache(async (task) => {
     const spec = task.program;
@@ -149,8 +152,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     // Slots opening the same model at once share one fetch (and one verification).
     let fetching = fetches.get(model.sha256);
     if (fetching === undefined) {
-      fetching = artifacts.get().then(async (redis) => {
-        const result = await fetchModel(redis, resolved.prefix, resolved.cacheDir, model);
+      fetching = fetchModel(artifacts, resolved.prefix, resolved.cacheDir, model).then((result) => {
         if (result.source !== 'cache') {
           resolved.log(
             `${resolved.workerName}: model ${model.name}:${model.version} ${result.source} (sha256 ${model.sha256.slice(0, 12)})`,
@@ -193,7 +195,8 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     await worker.waitUntilReady();
   } catch (error) {
     await worker.close(true).catch(() => undefined);
-    await closeBullClient(bullClient);
+    await closeRedis(bullClient);
+    await closeRedis(artifacts);
     throw error;
   }
 
@@ -204,8 +207,8 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       closing ??= (async () => {
         await worker.close(closeOptions.force === true);
         await programs.close();
-        await artifacts.close();
-        await closeBullClient(bullClient);
+        await closeRedis(artifacts);
+        await closeRedis(bullClient);
       })();
       return closing;
     },

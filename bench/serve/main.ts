@@ -115,6 +115,11 @@ async function grpcSeries(
   return { label, model: model.name, results };
 }
 
+/**
+ * berth at the defaults `berth serve` gives, plus three documented flags: --max-queue-size,
+ * --request-timeout-ms and --log-level silent (the bench measures serving, not log shipping).
+ * Placement (inline for the tiny model, workers for the OCR model) is the 'auto' default.
+ */
 function berthOptions(models: BenchModel[], benchConfig: BenchConfig): Record<string, unknown> {
   const deepest = Math.max(...benchConfig.concurrencies);
   return {

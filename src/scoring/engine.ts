@@ -184,7 +184,19 @@ export interface EngineOptions {
   };
   /** Per-worker memory ceiling for user code, in MB (worker_threads resourceLimits). */
   workerMaxOldGenerationMb: number;
+  /** Where tensor inference runs; see scoring/engine/placement.ts for the rule. */
+  execution: {
+    /**
+     * 'auto': an ONNX model runs on the main thread when no scoring script is deployed and its
+     * warm-up run took at most `inlineMaxRunMs`; 'always': every ONNX model's tensor inference
+     * runs on the main thread; 'never': always on worker threads.
+     */
+    inline: InlineMode;
+    inlineMaxRunMs: number;
+  };
 }
+
+export type InlineMode = 'auto' | 'always' | 'never';
 
 /** Loading a new version keeps the old one serving until the new one is ready. */
 export interface ModelRepository {

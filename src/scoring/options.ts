@@ -92,6 +92,18 @@ export const scoringOptionsSchema = z.strictObject({
         .default(['cpu']),
     })
     .prefault({}),
+  execution: z
+    .strictObject({
+      /**
+       * Where tensor inference runs. 'auto' (default): on the main thread for ONNX models whose
+       * warm-up run takes at most inlineMaxRunMs when no scoring script is deployed, on worker
+       * threads otherwise; 'always': every ONNX model on the main thread; 'never': worker threads.
+       */
+      inline: z.enum(['auto', 'always', 'never']).default('auto'),
+      /** The 'auto' threshold, ms per single-item run. Default 0.1 (about the cost of one worker round trip). */
+      inlineMaxRunMs: z.number().nonnegative().default(0.1),
+    })
+    .prefault({}),
   /** Worker threads. Default: max(1, floor(cores / intraOpThreads)). */
   workers: z.number().int().positive().optional(),
   /** Per-worker memory ceiling for user code, MB. Default 2048. */
@@ -158,6 +170,7 @@ const engineKeys = [
   'onnx',
   'batching',
   'workerMaxOldGenerationMb',
+  'execution',
 ] as const;
 
 /**
@@ -221,6 +234,7 @@ export function resolveScoringOptions(
       onnx: options.onnx,
       batching: options.batching,
       workerMaxOldGenerationMb: options.workerMaxOldGenerationMb,
+      execution: options.execution,
     },
   };
 }

@@ -59,6 +59,7 @@ export function options(models: ModelToServe[], overrides: Partial<EngineOptions
     },
     batching: { enabled: false, maxBatchSize: 16, maxQueueDelayMs: 5 },
     workerMaxOldGenerationMb: 256,
+    execution: { inline: 'auto', inlineMaxRunMs: 0.1 },
     ...overrides,
   };
 }

@@ -337,7 +337,10 @@ describe('scoring HTTP front end (linear model)', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assert.equal(files.length, 3, 'rotated down to maxFiles');
-    const lines = files.flatMap((file) => readFileSync(join(collected, file), 'utf8').trim().split('\n'));
+    // The newest file may have just been opened by a rotation and hold no record yet.
+    const lines = files
+      .flatMap((file) => readFileSync(join(collected, file), 'utf8').trim().split('\n'))
+      .filter((line) => line !== '');
     const record = JSON.parse(lines[lines.length - 1]!) as {
       model: string;
       inputs: { x: { shape: number[] } };

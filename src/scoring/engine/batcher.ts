@@ -11,6 +11,10 @@
  * Models that cannot batch (no dynamic first dimension, or batching off) use the same queue with
  * a batch of one request, which therefore leaves at once.
  *
+ * A model that runs inline (on the main thread, see placement.ts) never waits for a worker: its
+ * queue behaves as if a worker were always idle, so a batch is what arrived in one event-loop
+ * turn, and a request that cannot batch runs at once.
+ *
  * Only requests with the same stacking key (datatypes and sizes past dimension 0) share a run; a
  * request larger than `maxBatchSize` rows runs alone. Rows count toward the limit, not requests.
  */
@@ -19,6 +23,7 @@ import type { BatchEvent, EngineOptions, InferResponse, TensorValue } from '../e
 import type { Logger } from '../runtimes/logger.js';
 import { abortReason } from './abort.js';
 import { InFlight } from './in-flight.js';
+import type { InlineSessions } from './inline.js';
 import type { WorkerPool } from './pool.js';
 import { splitOutputs, stackInputs } from './stacking.js';
 import type { StatisticsRecorder } from './statistics.js';
@@ -35,6 +40,8 @@ export interface BatchRequest {
   rows: number;
   stackKey: string | undefined;
   signal: AbortSignal | undefined;
+  /** True when the model runs on the main thread (InlineSessions) instead of a worker. */
+  inline: boolean;
 }
 
 interface Item extends BatchRequest {
@@ -50,6 +57,7 @@ interface Queue {
   version: string;
   /** Turned off for good when a model's outputs turn out not to split by rows. */
   batchable: boolean;
+  inline: boolean;
   items: Item[];
   timer: NodeJS.Timeout | undefined;
 }
@@ -62,6 +70,7 @@ export class Batcher {
 
   constructor(
     private readonly pool: WorkerPool,
+    private readonly inline: InlineSessions,
     private readonly stats: StatisticsRecorder,
     private readonly config: EngineOptions['batching'],
     private readonly logger: Logger,
@@ -128,18 +137,21 @@ export class Batcher {
         name: request.name,
         version: request.version,
         batchable: request.batchable,
+        inline: request.inline,
         items: [],
         timer: undefined,
       };
       this.queues.set(key, queue);
     }
+    // A reload of the same version may move it between the main thread and the workers.
+    queue.inline = request.inline;
     return queue;
   }
 
   private schedule(queue: Queue): void {
     if (this.draining || this.isFull(queue)) {
       this.flush(queue, false);
-    } else if (this.pool.hasIdleWorker()) {
+    } else if (queue.inline || this.pool.hasIdleWorker()) {
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
         this.flushAll();
@@ -159,7 +171,12 @@ export class Batcher {
   private flush(queue: Queue, force: boolean): void {
     while (queue.items.length > 0) {
       const go =
-        force || this.draining || this.isFull(queue) || this.pool.hasIdleWorker() || this.hasExpired(queue);
+        force ||
+        this.draining ||
+        queue.inline ||
+        this.isFull(queue) ||
+        this.pool.hasIdleWorker() ||
+        this.hasExpired(queue);
       if (!go) break;
       this.dispatch(queue, this.take(queue));
     }
@@ -240,31 +257,20 @@ export class Batcher {
   }
 
   private async run(queue: Queue, batch: Item[]): Promise<void> {
-    const worker = this.pool.pick();
-    if (worker === undefined) {
-      const error = new BerthError('NOT_READY', 'no worker is running: the pool is restarting its workers');
-      for (const item of batch) this.fail(item, error);
-      return;
-    }
-    const rows = batch.map((item) => item.rows);
-    const wanted = batch.some((item) => item.outputs === undefined)
-      ? undefined
-      : [...new Set(batch.flatMap((item) => item.outputs ?? []))];
-    const prepared = prepareTensors(stackInputs(batch.map((item) => item.inputs)));
-    let reply;
+    const wanted = wantedOutputs(batch);
+    const inputs =
+      batch.length === 1 ? (batch[0] as Item).inputs : stackInputs(batch.map((item) => item.inputs));
+    let reply: { outputs: Record<string, TensorValue>; computeNs: number };
     try {
-      const call = {
-        type: 'infer' as const,
-        model: queue.name,
-        version: queue.version,
-        inputs: prepared.tensors,
-        outputs: wanted,
-      };
-      reply = await this.pool.call(worker, call, prepared.transfer);
+      // The session is looked up now, not at submit: a reload may have moved the model meanwhile.
+      reply = this.inline.has(queue.name, queue.version)
+        ? await this.inline.run(queue.name, queue.version, inputs, wanted)
+        : await this.runOnWorker(queue, inputs, wanted);
     } catch (error) {
       for (const item of batch) this.fail(item, error);
       return;
     }
+    const rows = batch.map((item) => item.rows);
     const parts = batch.length === 1 ? [reply.outputs] : splitOutputs(reply.outputs, rows);
     if (parts === undefined) {
       this.unbatch(queue, batch);
@@ -296,6 +302,26 @@ export class Batcher {
     });
   }
 
+  private async runOnWorker(
+    queue: Queue,
+    inputs: Record<string, TensorValue>,
+    wanted: string[] | undefined,
+  ): Promise<{ outputs: Record<string, TensorValue>; computeNs: number }> {
+    const worker = this.pool.pick();
+    if (worker === undefined) {
+      throw new BerthError('NOT_READY', 'no worker is running: the pool is restarting its workers');
+    }
+    const prepared = prepareTensors(inputs);
+    const call = {
+      type: 'infer' as const,
+      model: queue.name,
+      version: queue.version,
+      inputs: prepared.tensors,
+      outputs: wanted,
+    };
+    return this.pool.call(worker, call, prepared.transfer);
+  }
+
   /** The model's outputs did not split by rows: stop batching it and run these one by one. */
   private unbatch(queue: Queue, batch: Item[]): void {
     queue.batchable = false;
@@ -305,6 +331,13 @@ export class Batcher {
     );
     for (const item of batch) this.dispatch(queue, [item]);
   }
+}
+
+/** The union of the outputs the batch's requests name; undefined when any wants them all. */
+function wantedOutputs(batch: readonly Item[]): string[] | undefined {
+  if (batch.length === 1) return (batch[0] as Item).outputs;
+  if (batch.some((item) => item.outputs === undefined)) return undefined;
+  return [...new Set(batch.flatMap((item) => item.outputs ?? []))];
 }
 
 function pick(

@@ -19,6 +19,8 @@ export function checkOptions(options: EngineOptions): void {
   integerAtLeast(options.workerMaxOldGenerationMb, 8, 'workerMaxOldGenerationMb');
   if (!(options.batching.maxQueueDelayMs >= 0))
     problems.push(`batching.maxQueueDelayMs must be >= 0, got ${options.batching.maxQueueDelayMs}`);
+  if (!(options.execution.inlineMaxRunMs >= 0))
+    problems.push(`execution.inlineMaxRunMs must be >= 0, got ${options.execution.inlineMaxRunMs}`);
   if (options.onnx.executionProviders.length === 0)
     problems.push('onnx.executionProviders must name at least one provider');
   const seen = new Set<string>();

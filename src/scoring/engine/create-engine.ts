@@ -28,6 +28,7 @@ import type { Logger } from '../runtimes/logger.js';
 import { Batcher } from './batcher.js';
 import { listFolder } from './folder-listing.js';
 import { InFlight } from './in-flight.js';
+import { InlineSessions } from './inline.js';
 import type { LoadReport } from './messages.js';
 import { ModelTable } from './model-table.js';
 import type { ModelEntry } from './model-table.js';
@@ -36,6 +37,7 @@ import { runScriptCall } from './script-call.js';
 import { StatisticsRecorder } from './statistics.js';
 import type { BatchListener } from './statistics.js';
 import { checkOptions } from './check-options.js';
+import { runsInline } from './placement.js';
 import { validateInferRequest } from './validate.js';
 
 export type EngineState = 'starting' | 'ready' | 'closing' | 'closed';
@@ -46,6 +48,8 @@ export interface ScoringEngine extends InferenceEngine {
   scriptSchemas(): ScriptSchemas | undefined;
   engineStatistics(): EngineStatistics;
   onBatch(listener: BatchListener): () => void;
+  /** Where a loaded model's tensor inference runs (see placement.ts); NOT_FOUND when not loaded. */
+  placement(name: string, version?: string): 'inline' | 'workers';
 }
 
 /** Resolves once every worker has loaded and warmed every model; rejects (workers stopped) otherwise. */
@@ -71,7 +75,14 @@ export async function createEngine(options: EngineOptions): Promise<ScoringEngin
     throw await startupError(error, options);
   }
   const engine = new Engine(options, logger, table, started.pool, script, started.ready.script);
-  entries.forEach((entry, index) => engine.markReady(entry, entry.model, started.ready.models[index]));
+  try {
+    for (const [index, entry] of entries.entries()) {
+      await engine.markReady(entry, entry.model, started.ready.models[index]);
+    }
+  } catch (error) {
+    await engine.close();
+    throw toBerthError(error);
+  }
   return engine;
 }
 
@@ -81,6 +92,7 @@ class Engine implements ScoringEngine {
   private readonly batcher: Batcher;
   private readonly scriptCalls = new InFlight();
   private readonly batchListeners = new Set<BatchListener>();
+  private readonly inline: InlineSessions;
   private cudaFallbackLogged = false;
   private closed: Promise<void> | undefined;
 
@@ -92,7 +104,8 @@ class Engine implements ScoringEngine {
     private readonly script: CompiledScript | undefined,
     private readonly schemas: ScriptSchemas | undefined,
   ) {
-    this.batcher = new Batcher(pool, this.stats, options.batching, logger, {
+    this.inline = new InlineSessions(options.onnx);
+    this.batcher = new Batcher(pool, this.inline, this.stats, options.batching, logger, {
       onBatch: (event) => this.emitBatch(event),
       onNotBatchable: (name, version) => {
         const entry = table
@@ -103,8 +116,17 @@ class Engine implements ScoringEngine {
     });
   }
 
-  markReady(entry: ModelEntry, model: ModelToServe, report: LoadReport | undefined): void {
-    this.table.ready(entry, model, report);
+  /** Opens the main-thread session first when the model runs inline, so it is never served half-ready. */
+  async markReady(entry: ModelEntry, model: ModelToServe, report: LoadReport | undefined): Promise<void> {
+    const inline = runsInline(
+      this.options.execution,
+      model.framework,
+      this.script !== undefined,
+      report?.runMs,
+    );
+    if (inline) await this.inline.open(model, model.signature ?? report?.signature ?? null);
+    else if (this.inline.has(model.name, model.version)) await this.inline.close(model.name, model.version);
+    this.table.ready(entry, model, report, inline);
     this.stats.register(model.name, model.version);
     if (report?.cudaFallback !== undefined && !this.cudaFallbackLogged) {
       this.cudaFallbackLogged = true;
@@ -155,6 +177,7 @@ class Engine implements ScoringEngine {
       name: entry.model.name,
       version: entry.version,
       batchable: entry.batchable,
+      inline: entry.inline,
       inputs: request.inputs,
       outputs: request.outputs,
       rows: checked.rows,
@@ -179,7 +202,7 @@ class Engine implements ScoringEngine {
     const { entry, isNew } = this.table.begin(model);
     try {
       const replies = await this.pool.broadcast<'load'>({ type: 'load', model });
-      this.markReady(entry, model, replies[0]?.report);
+      await this.markReady(entry, model, replies[0]?.report);
     } catch (error) {
       if (isNew) {
         this.table.remove(model.name, model.version);
@@ -210,6 +233,7 @@ class Engine implements ScoringEngine {
       this.table.remove(name, entry.version);
       this.batcher.flushModel(name, entry.version);
       await this.pool.broadcast<'unload'>({ type: 'unload', name, version: entry.version });
+      await this.inline.close(name, entry.version);
       this.stats.forget(name, entry.version);
     }
   }
@@ -233,6 +257,10 @@ class Engine implements ScoringEngine {
     };
   }
 
+  placement(name: string, version?: string): 'inline' | 'workers' {
+    return this.table.resolve(name, version).inline ? 'inline' : 'workers';
+  }
+
   onBatch(listener: BatchListener): () => void {
     this.batchListeners.add(listener);
     return () => this.batchListeners.delete(listener);
@@ -241,6 +269,7 @@ class Engine implements ScoringEngine {
   private async shutDown(): Promise<void> {
     this.state = 'closing';
     await Promise.all([this.batcher.drain(), this.scriptCalls.idle()]);
+    await this.inline.closeAll();
     await this.pool.close();
     await this.script?.dispose();
     this.state = 'closed';

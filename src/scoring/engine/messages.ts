@@ -25,6 +25,8 @@ export interface LoadReport {
   cudaFallback: string | undefined;
   /** Set when warm-up failed (the model still serves): why. */
   warmUpError: string | undefined;
+  /** The fastest warm-up run (ms, batch of one); undefined for `custom` or when warm-up failed. */
+  runMs: number | undefined;
 }
 
 export type ToWorker =

@@ -17,6 +17,8 @@ export interface ModelEntry {
   /** The registry's signature, else the one the worker read from the ONNX session. */
   signature: ModelSignature | null;
   batchable: boolean;
+  /** Tensor inference runs on the main thread (see placement.ts). */
+  inline: boolean;
 }
 
 export class ModelTable {
@@ -37,14 +39,16 @@ export class ModelTable {
       state: 'loading',
       signature: model.signature,
       batchable: false,
+      inline: false,
     };
     this.entries.set(key, entry);
     return { entry, isNew: true };
   }
 
   /** Marks a version ready with what a worker reported about it. */
-  ready(entry: ModelEntry, model: ModelToServe, report: LoadReport | undefined): void {
+  ready(entry: ModelEntry, model: ModelToServe, report: LoadReport | undefined, inline: boolean): void {
     entry.model = model;
+    entry.inline = inline;
     entry.signature = model.signature ?? report?.signature ?? null;
     entry.batchable =
       this.batchingEnabled && entry.signature !== null && hasDynamicBatchDimension(entry.signature);

@@ -82,6 +82,7 @@ async function loadModel(model: ModelToServe): Promise<LoadReport> {
     signature: null,
     cudaFallback: undefined,
     warmUpError: undefined,
+    runMs: undefined,
   };
   let session: OnnxSession | undefined;
   if (model.framework === 'onnx') {
@@ -89,7 +90,9 @@ async function loadModel(model: ModelToServe): Promise<LoadReport> {
     session = opened.session;
     report.cudaFallback = opened.fallbackReason;
     report.signature = signatureOf(session);
-    report.warmUpError = await warmUp(session, model.signature ?? report.signature);
+    const warm = await warmUp(session, model.signature ?? report.signature);
+    report.warmUpError = warm.error;
+    report.runMs = warm.runMs;
   }
   const previous = models.get(key);
   models.set(key, {

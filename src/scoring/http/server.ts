@@ -31,6 +31,12 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
     inFlight--;
     const seconds = (performance.now() - exchange.started) / 1000;
     context.metrics.recordRequest(exchange.route.label, exchange.status, seconds);
+    // The entry is built only when it will be written: at 'warn' and quieter a request costs no log work.
+    if (context.logger.enabled('info')) logRequest(exchange, seconds);
+    if (inFlight === 0 && idle !== undefined) idle();
+  };
+
+  const logRequest = (exchange: Exchange, seconds: number): void => {
     context.logger.request({
       id: exchange.id,
       method: exchange.req.method ?? '',
@@ -41,7 +47,6 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
       batch_size: exchange.batchSize,
       error: exchange.errorMessage,
     });
-    if (inFlight === 0 && idle !== undefined) idle();
   };
 
   const fail = (exchange: Exchange, error: unknown): void => {

@@ -9,6 +9,7 @@
  * coordinator's log sink line by line, under the slot's name (w1, w2, …).
  */
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -148,6 +149,10 @@ export class EmbeddedEngine implements BatchEngine {
       ...process.env,
       ...this.context.program.environmentVariables,
       BERTH_BATCH_WORKER: slot.name,
+      // Each process gets its share of the cores for ONNX Runtime, unless the user chose.
+      BERTH_ORT_INTRA_OP_THREADS:
+        process.env.BERTH_ORT_INTRA_OP_THREADS ??
+        String(Math.max(1, Math.floor(availableParallelism() / this.slots.length))),
     };
     if (gpus !== undefined && gpus.length > 0) env.CUDA_VISIBLE_DEVICES = gpus[slot.index % gpus.length];
     // execArgv is cleared: a parent run under `node --test` or a loader must not pass that on.

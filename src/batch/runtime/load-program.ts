@@ -29,14 +29,15 @@ export async function loadProgram(spec: BatchProgramSpec, where: ProgramLocation
         new BerthError('INVALID_MODEL', 'this deployment has no ONNX model to open a session on'),
       );
     }
-    session ??= ort.InferenceSession.create(where.modelFile, { logSeverityLevel: 3 }).catch(
-      (error: unknown) => {
-        throw new BerthError(
-          'INVALID_MODEL',
-          `cannot load ${where.modelFile}: ${(error as Error).message.split('\n')[0]}`,
-        );
-      },
-    );
+    session ??= ort.InferenceSession.create(where.modelFile, {
+      logSeverityLevel: 3,
+      ...threadOptions(),
+    }).catch((error: unknown) => {
+      throw new BerthError(
+        'INVALID_MODEL',
+        `cannot load ${where.modelFile}: ${(error as Error).message.split('\n')[0]}`,
+      );
+    });
     return session;
   };
   if (spec.scoringScript === undefined) {
@@ -55,4 +56,14 @@ export async function loadProgram(spec: BatchProgramSpec, where: ProgramLocation
     logger: createBatchLogger(spec.loggingLevel),
   };
   return loadScriptProgram(spec.scoringScript, context);
+}
+
+/**
+ * ONNX Runtime's own thread count. A process that shares the machine with sibling worker processes
+ * (the embedded engine sets BERTH_ORT_INTRA_OP_THREADS to cores / processes) must not start a pool
+ * as large as the machine, or the processes fight over the cores.
+ */
+function threadOptions(): { intraOpNumThreads?: number; interOpNumThreads?: number } {
+  const threads = Number(process.env.BERTH_ORT_INTRA_OP_THREADS);
+  return Number.isInteger(threads) && threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {};
 }

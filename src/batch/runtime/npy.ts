@@ -23,6 +23,18 @@ const readers: Record<string, (view: DataView, offset: number) => number> = {
   i8: (view, offset) => Number(view.getBigInt64(offset, true)),
 };
 
+/** Little-endian dtypes a typed array reads as they are (this machine is little-endian, as Node's targets are). */
+const directArrays: Record<string, (buffer: ArrayBuffer) => ArrayLike<number>> = {
+  f4: (buffer) => new Float32Array(buffer),
+  f8: (buffer) => new Float64Array(buffer),
+  i1: (buffer) => new Int8Array(buffer),
+  u1: (buffer) => new Uint8Array(buffer),
+  i2: (buffer) => new Int16Array(buffer),
+  u2: (buffer) => new Uint16Array(buffer),
+  i4: (buffer) => new Int32Array(buffer),
+  u4: (buffer) => new Uint32Array(buffer),
+};
+
 export function parseNpy(bytes: Uint8Array): NumericTensor {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || !magic.every((byte, i) => bytes[i] === byte))
@@ -53,6 +65,12 @@ export function parseNpy(bytes: Uint8Array): NumericTensor {
   const dataStart = headerStart + headerLength;
   if (bytes.length < dataStart + count * size)
     throw new BerthError('BAD_INPUT', '.npy file is shorter than its shape says');
+  const direct = directArrays[type];
+  if (direct !== undefined) {
+    // One copy into a fresh (hence aligned) buffer, then a typed view: no per-element reads.
+    const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + count * size));
+    return { shape, data: direct(copy.buffer) };
+  }
   const data = new Float64Array(count);
   for (let i = 0; i < count; i += 1) data[i] = read(view, dataStart + i * size);
   return { shape, data };

@@ -21,13 +21,29 @@ import type { BatchProgram, ItemsForRun, ProgramAnswer } from './program.js';
 
 type Feed = { shape: number[]; values: ArrayLike<number> };
 
-const tensorOf: Record<string, (values: number[], dims: number[]) => ort.Tensor> = {
-  float32: (values, dims) => new ort.Tensor('float32', Float32Array.from(values), dims),
-  float64: (values, dims) => new ort.Tensor('float64', Float64Array.from(values), dims),
-  int32: (values, dims) => new ort.Tensor('int32', Int32Array.from(values), dims),
-  int64: (values, dims) =>
-    new ort.Tensor('int64', BigInt64Array.from(values.map((v) => BigInt(Math.round(v)))), dims),
-};
+/** The input's element type, as a typed array the mini-batch is copied into once. */
+const arrayOf: Record<string, (length: number) => Float32Array | Float64Array | Int32Array | BigInt64Array> =
+  {
+    float32: (length) => new Float32Array(length),
+    float64: (length) => new Float64Array(length),
+    int32: (length) => new Int32Array(length),
+    int64: (length) => new BigInt64Array(length),
+  };
+
+/** Copies one item's values into the batch tensor at `offset`; typed arrays of a number type copy in bulk. */
+function copyInto(
+  target: Float32Array | Float64Array | Int32Array | BigInt64Array,
+  values: ArrayLike<number>,
+  offset: number,
+): void {
+  if (target instanceof BigInt64Array) {
+    for (let i = 0; i < values.length; i += 1) target[offset + i] = BigInt(Math.round(values[i] ?? 0));
+  } else if (ArrayBuffer.isView(values)) {
+    target.set(values, offset);
+  } else {
+    for (let i = 0; i < values.length; i += 1) target[offset + i] = values[i] ?? 0;
+  }
+}
 
 export async function loadOnnxProgram(session: ort.InferenceSession): Promise<BatchProgram> {
   const input = session.inputMetadata[0];
@@ -37,8 +53,8 @@ export async function loadOnnxProgram(session: ort.InferenceSession): Promise<Ba
       `the model has ${session.inputNames.length} inputs; built-in batch scoring feeds exactly one tensor: add a scoring script`,
     );
   }
-  const build = tensorOf[input.type];
-  if (build === undefined) {
+  const allocate = arrayOf[input.type];
+  if (allocate === undefined) {
     throw new BerthError(
       'RUN_FAILED',
       `the model input "${input.name}" is ${input.type}; built-in batch scoring feeds float32, float64, int32 or int64`,
@@ -69,15 +85,19 @@ export async function loadOnnxProgram(session: ort.InferenceSession): Promise<Ba
       });
       const value: unknown[] = Array.from({ length: items.keys.length }, () => undefined);
       if (accepted.length === 0 || shape === undefined) return { value, itemErrors };
-      const flat: number[] = [];
-      for (const { feed } of accepted)
-        for (let i = 0; i < feed.values.length; i += 1) flat.push(feed.values[i] ?? 0);
-      const outputs = await session.run({ [input.name]: build(flat, [accepted.length, ...shape]) });
-      for (const [name, tensor] of Object.entries(outputs)) {
-        const data = Array.from(tensor.data as ArrayLike<number | bigint>, Number);
+      const itemSize = shape.reduce((product, dim) => product * dim, 1);
+      const batch = allocate(accepted.length * itemSize);
+      accepted.forEach(({ feed }, position) => copyInto(batch, feed.values, position * itemSize));
+      const tensor = new ort.Tensor(input.type as 'float32', batch as Float32Array, [
+        accepted.length,
+        ...shape,
+      ]);
+      const outputs = await session.run({ [input.name]: tensor });
+      for (const [name, output] of Object.entries(outputs)) {
+        const data = output.data as ArrayLike<number | bigint>;
         const per = data.length / accepted.length;
         accepted.forEach(({ index }, position) => {
-          const slice = data.slice(position * per, (position + 1) * per);
+          const slice = Array.from({ length: per }, (_, i) => Number(data[position * per + i]));
           const result = (value[index] ?? {}) as Record<string, unknown>;
           result[name] = slice.length === 1 ? slice[0] : slice;
           value[index] = result;

@@ -110,6 +110,9 @@ test('berth serve refuses an unknown model and bad flags with one line', async (
     const badPort = await runBerth(['serve', 'linear', '--port', 'eighty'], { workspace });
     assert.equal(badPort.code, 2);
     assert.match(badPort.stderr, /--port must be a whole number/);
+    const badInline = await runBerth(['serve', 'linear', '--inline', 'sometimes'], { workspace });
+    assert.equal(badInline.code, 2);
+    assert.match(badInline.stderr, /execution\.inline: .*"auto"\|"always"\|"never"/);
     const codeOnly = await runBerth(['serve', 'linear', '--code', dir], { workspace });
     assert.equal(codeOnly.code, 2);
     assert.match(codeOnly.stderr, /--code needs --scoring-script/);

@@ -27,6 +27,7 @@ interface ServeFlags {
   collectDir?: string;
   samplingRate?: string;
   logLevel?: string;
+  inline: string;
 }
 
 function integer(value: string | undefined, flag: string): number | undefined {
@@ -76,6 +77,7 @@ export function scoringOptionsFromFlags(flags: ServeFlags, models: ModelToServe[
       ...(maxBatchSize === undefined ? {} : { maxBatchSize }),
       ...(maxQueueDelayMs === undefined ? {} : { maxQueueDelayMs }),
     },
+    execution: { inline: flags.inline as 'auto' | 'always' | 'never' },
     maxConcurrentRequests: integer(flags.maxConcurrentRequests, '--max-concurrent-requests'),
     maxQueueSize: integer(flags.maxQueueSize, '--max-queue-size'),
     requestTimeoutMs: integer(flags.requestTimeoutMs, '--request-timeout-ms'),
@@ -106,6 +108,11 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--workers <n>', 'worker threads (default: cores / intra-op threads)')
     .option('--intra-op-threads <n>', 'ONNX Runtime threads per operator (default 1)')
     .option('--execution-provider <name>', 'cpu or cuda, tried in order; repeat for several', collect, [])
+    .option(
+      '--inline <mode>',
+      'auto: tiny ONNX models (run <= 0.1 ms, no script) run on the main thread; always; never (worker threads)',
+      'auto',
+    )
     .option(
       '--batching',
       'gather concurrent requests into one inference (models with a dynamic batch dimension)',

@@ -27,7 +27,8 @@ export { NotImplementedTarget } from './not-implemented.js';
 export { validateForTarget } from './validate.js';
 export { recommendTarget, startingMemory, whyNot } from './advisor.js';
 export type { Recommendation, RecommendOptions, Sizing, TargetChoice, Workload } from './advisor.js';
-export { createLocalTarget, LocalTarget, deploymentId } from './local/index.js';
+export { createLocalTarget, LocalTarget } from './local/index.js';
+export { deploymentId } from './shared/replica-set-target.js';
 export type { LocalTargetConfig, ResolvedLocalTargetConfig } from './local/index.js';
 export {
   ContainerTarget,

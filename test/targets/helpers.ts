@@ -29,11 +29,8 @@ export function linearDeployment(
   const modelDir = join(dir, 'linear-1');
   const bytes = buildLinearModel();
   const modelFile = writeModel(modelDir, 'model.onnx', bytes);
-  return {
-    endpointName: 'ep',
-    deploymentName: 'blue',
-    target: 'local',
-    model: {
+  return deploymentSpec(
+    {
       name: 'linear',
       version: 1,
       framework: 'onnx',
@@ -48,6 +45,20 @@ export function linearDeployment(
         producer: 'berth',
       },
     },
+    overrides,
+  );
+}
+
+/** A spec for `model` with fast probes and one instance; `overrides` replace whole fields. */
+export function deploymentSpec(
+  model: ResolvedDeployment['model'],
+  overrides: Partial<ResolvedDeployment> = {},
+): ResolvedDeployment {
+  return {
+    endpointName: 'ep',
+    deploymentName: 'blue',
+    target: 'local',
+    model,
     scoringScript: undefined,
     codeDir: undefined,
     instanceCount: 1,

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import type { ScoringOptions } from '../../scoring/options.js';
-import { scoringOptionsFor } from '../local/scoring-config.js';
+import { scoringOptionsFor } from '../shared/scoring-options.js';
 import type { ResolvedDeployment } from '../target.js';
 import { esbuildBinaryInImage, hashFolder, serverDirInImage, type ServerBundle } from './bundle.js';
 import type { TarEntry } from './tar.js';

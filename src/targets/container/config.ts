@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BerthError } from '../../core/errors.js';
 import { nameSchema } from '../../core/names.js';
+import { validateTargetConfig } from '../shared/config.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -71,14 +72,7 @@ function defaultReplicaHost(dockerHost: string, publishHost: string): string {
 }
 
 export function resolveContainerTargetConfig(input: unknown): ResolvedContainerTargetConfig {
-  const parsed = containerTargetConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-    throw new BerthError('INVALID_SPEC', `container target config: ${issues.join('; ')}`);
-  }
-  const config = parsed.data;
+  const config = validateTargetConfig(containerTargetConfigSchema, input, 'container target config');
   const dockerHost = config.dockerHost ?? process.env.DOCKER_HOST ?? defaultDockerHost;
   if (!/^(unix|tcp|http):\/\//.test(dockerHost)) {
     throw new BerthError(

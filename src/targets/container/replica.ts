@@ -9,8 +9,9 @@
  * (e.g. the scoring script's init error) when the container printed one.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError, toBerthError } from '../../core/errors.js';
-import { probe } from '../local/probe.js';
+import { toBerthError } from '../../core/errors.js';
+import { notReadyWithin, probe } from '../shared/probe.js';
+import type { ManagedReplica } from '../shared/replica.js';
 import type { ProbeSettings, ReplicaStatus, ResolvedDeployment } from '../target.js';
 import type { ResolvedContainerTargetConfig } from './config.js';
 import {
@@ -29,7 +30,7 @@ export type ContainerReplicaState = ReplicaStatus['state'] | 'stopped';
 
 const startPollMs = 100;
 
-export class ContainerReplica {
+export class ContainerReplica implements ManagedReplica {
   state: ContainerReplicaState = 'starting';
   reason: string | undefined;
   url: string | undefined;
@@ -43,6 +44,8 @@ export class ContainerReplica {
     private readonly engine: Engine,
     private readonly config: ResolvedContainerTargetConfig,
     readonly identity: ReplicaIdentity,
+    private readonly image: string,
+    private readonly spec: ResolvedDeployment,
   ) {}
 
   get id(): string {
@@ -59,13 +62,19 @@ export class ContainerReplica {
   }
 
   /** Creates and starts the container; resolves once it is ready, rejects (and removes it) otherwise. */
-  async start(image: string, spec: ResolvedDeployment, signal?: AbortSignal): Promise<void> {
+  async start(signal?: AbortSignal): Promise<void> {
     const stop = (): void => this.run.abort();
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      this.containerId = await createContainer(this.engine, this.config, image, spec, this.identity);
+      this.containerId = await createContainer(
+        this.engine,
+        this.config,
+        this.image,
+        this.spec,
+        this.identity,
+      );
       await startContainer(this.engine, this.config.dockerHost, this.containerId);
-      await this.waitReady(this.containerId, spec.readinessProbe, Date.now());
+      await this.waitReady(this.containerId, this.spec.readinessProbe, Date.now());
     } catch (error) {
       await this.stop(0);
       throw toBerthError(error);
@@ -74,7 +83,7 @@ export class ContainerReplica {
     }
     this.state = 'ready';
     this.reason = undefined;
-    this.keepProbing(this.containerId, spec).catch(() => undefined);
+    this.keepProbing(this.containerId, this.spec).catch(() => undefined);
   }
 
   /** Out of rotation before it stops: status shows it draining. */
@@ -83,11 +92,13 @@ export class ContainerReplica {
     this.run.abort();
   }
 
-  /** Stops the container (SIGTERM, SIGKILL after `graceSeconds`) and removes it. Safe to call twice. */
-  stop(graceSeconds: number): Promise<void> {
+  /** Stops the container (SIGTERM, SIGKILL after `graceMs`) and removes it. Safe to call twice. */
+  stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
       this.beginDrain();
       if (this.containerId !== undefined) {
+        // The engine counts the grace in whole seconds.
+        const graceSeconds = Math.ceil(graceMs / 1000);
         await removeContainer(this.engine, this.config.dockerHost, this.containerId, graceSeconds);
       }
       this.state = 'stopped';
@@ -127,10 +138,7 @@ export class ContainerReplica {
         if (passed >= readiness.successThreshold) return;
       }
       if (Date.now() > deadline) {
-        throw new BerthError(
-          'NOT_READY',
-          `replica ${this.id} was not ready within ${this.config.startTimeoutMs} ms (${failure ?? 'readiness probe'})`,
-        );
+        throw notReadyWithin(this.id, this.config.startTimeoutMs, failure);
       }
       await sleep(Math.min(readiness.periodMs, startPollMs), undefined, { signal: this.run.signal });
     }

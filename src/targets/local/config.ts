@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BerthError } from '../../core/errors.js';
 import { nameSchema } from '../../core/names.js';
+import { validateTargetConfig } from '../shared/config.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -60,14 +61,7 @@ export interface ResolvedLocalTargetConfig {
 const defaultScoringEntry = fileURLToPath(new URL('../../scoring/main.js', import.meta.url));
 
 export function resolveLocalTargetConfig(input: unknown): ResolvedLocalTargetConfig {
-  const parsed = localTargetConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
-    throw new BerthError('INVALID_SPEC', `local target config: ${issues.join('; ')}`);
-  }
-  const config = parsed.data;
+  const config = validateTargetConfig(localTargetConfigSchema, input, 'local target config');
   if (config.restartBackoff.maxMs < config.restartBackoff.initialMs) {
     throw new BerthError(
       'INVALID_SPEC',

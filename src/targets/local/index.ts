@@ -7,7 +7,7 @@ import { LocalTarget } from './target.js';
 
 export { localTargetConfigSchema, resolveLocalTargetConfig } from './config.js';
 export type { LocalTargetConfig, ResolvedLocalTargetConfig } from './config.js';
-export { LocalTarget, deploymentId } from './target.js';
+export { LocalTarget } from './target.js';
 export type { LocalTargetState } from './target.js';
 
 export function createLocalTarget(config: LocalTargetConfig): LocalTarget {

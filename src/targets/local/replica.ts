@@ -10,9 +10,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, toBerthError } from '../../core/errors.js';
+import type { ManagedReplica } from '../shared/replica.js';
 import type { ProbeSettings, ReplicaStatus } from '../target.js';
 import { ReplicaProcess, type ProcessOptions } from './process.js';
-import { probe } from './probe.js';
+import { notReadyWithin, probe } from '../shared/probe.js';
 
 export type ReplicaState = ReplicaStatus['state'] | 'stopped';
 
@@ -25,8 +26,6 @@ export interface ReplicaOptions {
   liveness: ProbeSettings;
   startTimeoutMs: number;
   backoff: { initialMs: number; maxMs: number };
-  /** How long SIGTERM may take (the server drains in-flight requests) before SIGKILL. */
-  stopTimeoutMs: number;
   /** Until the first ready answer, readiness is polled at least this often. */
   startPollMs: number;
 }
@@ -34,7 +33,7 @@ export interface ReplicaOptions {
 /** A replica that stays ready this long has its back-off reset. */
 const stableMs = 30_000;
 
-export class Replica {
+export class Replica implements ManagedReplica {
   state: ReplicaState = 'starting';
   restarts = 0;
   reason: string | undefined;
@@ -65,7 +64,8 @@ export class Replica {
     try {
       await this.launch(signal);
     } catch (error) {
-      await this.stop();
+      // launch() killed the process already: there is nothing left to drain.
+      await this.stop(0);
       throw error;
     }
   }
@@ -76,15 +76,15 @@ export class Replica {
     this.run?.abort();
   }
 
-  /** Drains: SIGTERM (in-flight requests finish), SIGKILL past stopTimeoutMs. Safe to call twice. */
-  stop(): Promise<void> {
+  /** Drains: SIGTERM (in-flight requests finish), SIGKILL past graceMs. Safe to call twice. */
+  stop(graceMs: number): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'draining';
       this.run?.abort();
       const current = this.process;
       if (current?.alive === true) {
         current.signal('SIGTERM');
-        const killer = setTimeout(() => current.signal('SIGKILL'), this.options.stopTimeoutMs);
+        const killer = setTimeout(() => current.signal('SIGKILL'), graceMs);
         await current.exited;
         clearTimeout(killer);
       }
@@ -140,10 +140,7 @@ export class Replica {
       passed = failure === undefined ? passed + 1 : 0;
       if (passed >= readiness.successThreshold) return;
       if (Date.now() > deadline) {
-        throw new BerthError(
-          'NOT_READY',
-          `replica ${this.id} was not ready within ${this.options.startTimeoutMs} ms (${failure ?? 'readiness probe'})`,
-        );
+        throw notReadyWithin(this.id, this.options.startTimeoutMs, failure);
       }
       await sleep(Math.min(readiness.periodMs, this.options.startPollMs), undefined, { signal });
     }

@@ -1,9 +1,9 @@
 /**
- * The scoring-server options a local replica runs with, written to a JSON file that
- * `main.js --config` reads. Auth is off: the endpoint gateway checks keys. The replica's own
- * concurrency is the deployment's per-instance limit with a queue of the same size, so the
- * gateway's admission bound (2 × max × instances) always fits; its timeout is a little longer
- * than the gateway's, so a client sees the gateway's 408 rather than a replica's 504.
+ * The scoring-server options every replica runs with, whatever runs it (a child process reads them
+ * from a JSON file, a container image bakes them in). Auth is off: the endpoint gateway checks
+ * keys. The replica's own concurrency is the deployment's per-instance limit with a queue of the
+ * same size, so the gateway's admission bound (2 × max × instances) always fits; its timeout is a
+ * little longer than the gateway's, so a client sees the gateway's 408 rather than a replica's 504.
  */
 import { join } from 'node:path';
 import type { ScoringOptions } from '../../scoring/options.js';
@@ -11,6 +11,14 @@ import type { ResolvedDeployment } from '../target.js';
 
 /** How much later than the gateway a replica gives up on a request. */
 export const replicaTimeoutGraceMs = 500;
+
+/**
+ * How long a stopping replica may take before it is killed: the server waits requestTimeout (+ its
+ * grace) for in-flight requests, and gets a margin on top.
+ */
+export function replicaStopGraceMs(spec: ResolvedDeployment): number {
+  return spec.requestSettings.requestTimeoutMs + replicaTimeoutGraceMs + 3000;
+}
 
 export function scoringOptionsFor(spec: ResolvedDeployment, host: string, dataDir: string): ScoringOptions {
   const { requestSettings, batching, resources, model } = spec;
@@ -41,21 +49,5 @@ export function scoringOptionsFor(spec: ResolvedDeployment, host: string, dataDi
         ? { dir: join(dataDir), samplingRate: spec.dataCollection.samplingRate }
         : undefined,
     logLevel: 'info',
-  };
-}
-
-/** The replica's environment: berth's own, the deployment's variables, and Azure-compatible names. */
-export function replicaEnvironment(
-  spec: ResolvedDeployment,
-  replicaId: string,
-): Record<string, string | undefined> {
-  return {
-    ...process.env,
-    AZUREML_MODEL_DIR: spec.model.modelDir,
-    BERTH_MODEL_DIR: spec.model.modelDir,
-    BERTH_ENDPOINT: spec.endpointName,
-    BERTH_DEPLOYMENT: spec.deploymentName,
-    BERTH_REPLICA: replicaId,
-    ...spec.environmentVariables,
   };
 }

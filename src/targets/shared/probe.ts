@@ -1,9 +1,10 @@
 /**
  * One HTTP probe: GET a path with a timeout, on a fresh connection (so a probe never holds a
  * keep-alive socket open against a server that is draining). undefined means it passed; a string
- * says why it failed.
+ * says why it failed. Every target's replicas probe the same way.
  */
 import { request } from 'node:http';
+import { BerthError } from '../../core/errors.js';
 
 export function probe(url: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -27,4 +28,12 @@ export function probe(url: string, timeoutMs: number): Promise<string | undefine
     req.on('error', (error) => settle(`GET ${new URL(url).pathname} failed: ${error.message}`));
     req.end();
   });
+}
+
+/** A replica whose readiness probe did not pass within its start timeout, with the last failure. */
+export function notReadyWithin(replica: string, timeoutMs: number, failure: string | undefined): BerthError {
+  return new BerthError(
+    'NOT_READY',
+    `replica ${replica} was not ready within ${timeoutMs} ms (${failure ?? 'readiness probe'})`,
+  );
 }

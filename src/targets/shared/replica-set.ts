@@ -1,0 +1,164 @@
+/**
+ * One deployment on a target that runs N replicas of the scoring server behind the gateway: the
+ * set serving now, the replicas draining, and the deployment's phase. What a replica is comes from
+ * the target's ReplicaFactory; this class owns the order of things, so every target starts, rolls,
+ * fails and reports the same way.
+ *
+ * Phases: creating → running ⇄ updating; creating → failed (a replica could not start, or the
+ * target could not prepare one, e.g. the image build: the reason is that error's message);
+ * any → deleting → removed. Status: see status.ts.
+ */
+import { BerthError, toBerthError } from '../../core/errors.js';
+import type { DeploymentStatus, Progress, ReplicaStatus, ResolvedDeployment } from '../target.js';
+import type { ManagedReplica, ReplicaFactory } from './replica.js';
+import { deploymentStatus, type DeploymentPhase } from './status.js';
+
+export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R, V> = ReplicaFactory<R, V>> {
+  phase: DeploymentPhase = 'creating';
+  failure: string | undefined;
+  generation = 0;
+  /** What the serving set runs (the factory's `V`); undefined until the first set is ready. */
+  version: V | undefined;
+  private current: R[] = [];
+  private readonly draining = new Set<R>();
+
+  constructor(
+    readonly id: string,
+    private spec: ResolvedDeployment,
+    readonly factory: F,
+  ) {}
+
+  get deployment(): ResolvedDeployment {
+    return this.spec;
+  }
+
+  /** Starts the first set; on failure the phase is `failed` and the error rethrown. */
+  async deploy(version: V, progress: Progress, signal?: AbortSignal): Promise<void> {
+    try {
+      this.current = await this.startSet(this.spec, version, progress, signal);
+      this.version = version;
+      this.phase = 'running';
+      progress(`${this.id}: ${this.current.length} ${this.factory.noun}(s) ready`);
+    } catch (error) {
+      this.fail(error);
+      throw toBerthError(error);
+    }
+  }
+
+  /** Records a failure, including one before any replica started (e.g. the image build). */
+  fail(error: unknown): void {
+    this.phase = 'failed';
+    this.failure = toBerthError(error).message;
+  }
+
+  /** Rolling: the new set starts and is ready before traffic switches; the old set then drains. */
+  async update(spec: ResolvedDeployment, version: V, progress: Progress): Promise<void> {
+    if (this.phase !== 'running') {
+      throw new BerthError(
+        'CONFLICT',
+        `deployment ${this.id} is ${this.phase}: it can be updated only while running`,
+      );
+    }
+    this.phase = 'updating';
+    let next: R[];
+    try {
+      next = await this.startSet(spec, version, progress, undefined);
+    } catch (error) {
+      this.phase = 'running';
+      const berth = toBerthError(error);
+      throw new BerthError(
+        berth.code,
+        `update of ${this.id} failed, the previous version keeps serving: ${berth.message}`,
+        { cause: berth },
+      );
+    }
+    const old = this.current;
+    // The old replicas run the old spec: they drain within its request timeout.
+    const grace = this.factory.drainGraceMs(this.spec);
+    this.current = next;
+    this.spec = spec;
+    this.version = version;
+    this.phase = 'running';
+    progress(
+      `${this.id}: switched to generation ${this.generation}; draining ${old.length} old ${this.factory.noun}(s)`,
+    );
+    await this.drain(old, grace);
+  }
+
+  async remove(): Promise<void> {
+    this.phase = 'deleting';
+    const all = this.current;
+    this.current = [];
+    const grace = this.factory.drainGraceMs(this.spec);
+    await this.drain(all, grace);
+    // Replicas an update is still draining: stop() is idempotent, so this waits for them.
+    await Promise.all([...this.draining].map((replica) => replica.stop(grace)));
+    this.phase = 'removed';
+    this.factory.record?.([]);
+    await this.factory.removed?.();
+  }
+
+  /** The serving replicas, without I/O: what the gateway balances across. */
+  replicas(): ReplicaStatus[] {
+    return this.current.map((replica) => replica.status());
+  }
+
+  /** Every replica still alive: serving, then draining. */
+  members(): R[] {
+    return [...this.current, ...this.draining];
+  }
+
+  status(): DeploymentStatus {
+    return deploymentStatus({
+      phase: this.phase,
+      failure: this.failure,
+      generation: this.generation,
+      instanceCount: this.spec.instanceCount,
+      creating: `${this.factory.preparing === undefined ? '' : `${this.factory.preparing} and `}starting ${this.spec.instanceCount} ${this.factory.noun}(s)`,
+      serving: this.replicas(),
+      all: this.members().map((replica) => replica.status()),
+    });
+  }
+
+  /** Starts a whole generation; if any replica fails, all of it is stopped and the error rethrown. */
+  private async startSet(
+    spec: ResolvedDeployment,
+    version: V,
+    progress: Progress,
+    signal: AbortSignal | undefined,
+  ): Promise<R[]> {
+    this.generation += 1;
+    const generation = this.generation;
+    const replicas = this.factory.create(spec, generation, version);
+    const source = this.factory.source?.(version);
+    progress(
+      `${this.id}: starting ${replicas.length} ${this.factory.noun}(s) of generation ${generation}${source === undefined ? '' : ` from ${source}`}`,
+    );
+    const started = replicas.map((replica) => replica.start(signal));
+    // Recorded as soon as they exist, so a crashed control plane's orphans can be found.
+    this.factory.record?.([...this.members(), ...replicas]);
+    const results = await Promise.allSettled(started);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) {
+      const grace = this.factory.abandonGraceMs(spec);
+      await Promise.all(replicas.map((replica) => replica.stop(grace)));
+      this.factory.record?.(this.members());
+      throw toBerthError(failed.reason);
+    }
+    return replicas;
+  }
+
+  private async drain(replicas: R[], graceMs: number): Promise<void> {
+    for (const replica of replicas) {
+      this.draining.add(replica);
+      replica.beginDrain();
+    }
+    // Requests routed just before the switch still reach the old replicas before they stop.
+    if (this.factory.switchGraceMs > 0 && replicas.length > 0) {
+      await new Promise((resolve) => setTimeout(resolve, this.factory.switchGraceMs));
+    }
+    await Promise.all(replicas.map((replica) => replica.stop(graceMs)));
+    for (const replica of replicas) this.draining.delete(replica);
+    this.factory.record?.(this.members());
+  }
+}

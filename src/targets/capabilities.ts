@@ -79,9 +79,9 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     enforcesResources: true,
     offline: false,
     usedFor: 'batch inference, training jobs',
-    engine: 'Redis + BullMQ workers, or Kubernetes Jobs',
+    engine: 'Redis + BullMQ workers (berth worker); Kubernetes Jobs later',
     stages: ['production', 'test'],
-    implemented: false,
+    implemented: true,
   },
   function: {
     realtime: true,

@@ -22,6 +22,14 @@ export class NotImplementedTarget implements ComputeTarget {
   }
 
   private refuse(): BerthError {
+    // The cluster row runs batch jobs (berth batch run --target cluster:…), never a real-time deployment.
+    if (!this.capabilities.realtime && this.capabilities.implemented) {
+      return new BerthError(
+        'INVALID_SPEC',
+        `target kind "${this.kind}" serves no real-time traffic: run batch jobs on it with ` +
+          '`berth batch run --target cluster:redis://host:port`, and deploy endpoints to local or container',
+      );
+    }
     return new BerthError(
       'NOT_IMPLEMENTED',
       `target kind "${this.kind}" is not implemented yet; use local (see berth target recommend)`,

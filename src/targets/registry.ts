@@ -1,7 +1,8 @@
 /**
  * The target registry: kind → factory. The mapped type makes a kind without a factory (or a
  * factory fed the wrong config) a compile error, so adding a kind to `targetKinds` forces a row
- * here. Every kind but `local` and `container` is a NotImplementedTarget until its adapter lands.
+ * here. Every kind but `local` and `container` is a NotImplementedTarget until its adapter lands
+ * (`cluster` runs batch jobs through src/batch/cluster, so its stand-in refuses real-time deploys).
  */
 import type { TargetConfig } from './config.js';
 import { createContainerTarget } from './container/index.js';

@@ -28,7 +28,7 @@ describe('capabilities table and registry', () => {
 
   it('builds local and refuses the kinds not implemented yet', async () => {
     // container is implemented (test/targets/container.slow.test.ts runs it on a real engine).
-    for (const kind of targetKinds.filter((kind) => kind !== 'local' && kind !== 'container')) {
+    for (const kind of targetKinds.filter((k) => k !== 'local' && k !== 'container' && k !== 'cluster')) {
       const target = createTarget({ kind, name: `my-${kind}` });
       assert.equal(target.kind, kind);
       await assert.rejects(target.deploy(linearDeployment('/tmp'), noProgress), (error: Error) => {
@@ -41,6 +41,15 @@ describe('capabilities table and registry', () => {
       });
       await target.close();
     }
+    const cluster = createTarget({ kind: 'cluster', name: 'my-cluster' });
+    await assert.rejects(cluster.deploy(linearDeployment('/tmp'), noProgress), (error: Error) => {
+      assert.ok(hasErrorCode(error, 'INVALID_SPEC'));
+      assert.match(
+        error.message,
+        /serves no real-time traffic: run batch jobs on it with `berth batch run --target cluster:/,
+      );
+      return true;
+    });
     const local = createTarget({ kind: 'local', logsDir: '/tmp/berth-table-test/logs' });
     assert.equal(local.kind, 'local');
     await local.close();

@@ -6,9 +6,14 @@ import type { TargetRecord } from '../../workspace/index.js';
 import type { CliContext } from '../context.js';
 import { printJson, printTable } from '../output.js';
 
+/** KB, MB, GB and TB count in powers of 1024 here, as the capabilities table does; 2G/2Gi keep their Kubernetes meaning. */
+const binaryUnits: Record<string, number> = { KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
 function size(flag: string) {
   return (value: string): number => {
-    const bytes = parseMemory(value);
+    const binary = /^([0-9]+(?:\.[0-9]+)?)\s*(KB|MB|GB|TB)$/i.exec(value.trim());
+    const unit = binary ? binaryUnits[(binary[2] ?? '').toUpperCase()] : undefined;
+    const bytes = binary && unit !== undefined ? Math.round(Number(binary[1]) * unit) : parseMemory(value);
     if (bytes === undefined)
       throw new BerthError('BAD_INPUT', `${flag}: expected a size such as 2GB or 512MB, not ${value}`);
     return bytes;

@@ -73,7 +73,7 @@ async function clusterRun(
   work: string,
   label: string,
   killHalfway: boolean,
-): Promise<DriveResult & { killedAtItems?: number }> {
+): Promise<DriveResult & { killedAtItems?: number; killedAtSeconds?: number }> {
   const prefix = `berth-bench-${randomBytes(4).toString('hex')}`;
   const workers: BenchWorker[] = [];
   let engine: BatchEngine | undefined;
@@ -95,15 +95,18 @@ async function clusterRun(
     await drive(engine, planTasks(`${label}-warm`, paths.slice(0, perBatch * 4), perBatch, program), 4);
     let killed: Promise<void> | undefined;
     let killedAtItems: number | undefined;
+    let killedAtSeconds: number | undefined;
     const victim = workers[0];
+    const started = performance.now();
     const result = await drive(engine, planTasks(label, paths, perBatch, program), 4, (done) => {
       if (killHalfway && killed === undefined && victim && done >= paths.length / 2) {
         killedAtItems = done;
+        killedAtSeconds = (performance.now() - started) / 1000;
         killed = victim.kill();
       }
     });
     await killed;
-    return { ...result, killedAtItems };
+    return { ...result, killedAtItems, killedAtSeconds };
   } finally {
     await engine?.close();
     for (const worker of workers) await worker.stop();
@@ -172,6 +175,15 @@ async function main(): Promise<void> {
     ];
     const lostPercent =
       cluster && killed ? (1 - killed.itemsPerSecond / cluster.itemsPerSecond) * 100 : undefined;
+    // What a kill costs beyond the capacity it removes: the time the run would take if the survivor
+    // went on at half the clean rate from the kill on, against the time it took (stall detection,
+    // the redone mini-batch, reconnects).
+    const idealSeconds =
+      cluster && killed?.killedAtSeconds !== undefined && killed.killedAtItems !== undefined
+        ? killed.killedAtSeconds + (images - killed.killedAtItems) / (cluster.itemsPerSecond / 2)
+        : undefined;
+    const overheadPercent =
+      idealSeconds !== undefined && killed ? (killed.seconds / idealSeconds - 1) * 100 : undefined;
     console.log(
       `\nbatch inference, ${images} images, PP-OCR cls, ${perBatch} per mini-batch, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`,
     );
@@ -188,6 +200,10 @@ async function main(): Promise<void> {
         `\nworker killed at ${killed.killedAtItems ?? '?'} of ${images} items: ${lostPercent?.toFixed(1) ?? '-'}% of throughput lost vs the clean run ` +
           `(half the workers gone for the second half, plus the ${lockDurationMs / 1000} s lock before its mini-batch re-ran); ` +
           `${killed.retries} retries, ${killed.missing} items missing, ${killed.duplicated} duplicated`,
+      );
+      console.log(
+        `beyond the lost capacity, the kill cost ${overheadPercent?.toFixed(1) ?? '-'}% (run ${killed.seconds.toFixed(1)} s vs ` +
+          `${idealSeconds?.toFixed(1) ?? '-'} s for the survivor alone from the kill on; stall detection every ${stalledIntervalMs / 1000} s, lock ${lockDurationMs / 1000} s)`,
       );
     }
     for (const [name, result] of [
@@ -215,6 +231,7 @@ async function main(): Promise<void> {
           clusterKilledHalfway: killed && {
             ...killed,
             lostPercentVsClean: lostPercent,
+            overheadPercentBeyondLostCapacity: overheadPercent,
             lockDurationMs,
             stalledIntervalMs,
           },

@@ -1,5 +1,6 @@
 /** Cluster worker processes for the bench, started as `berth worker` would start them. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +29,13 @@ export async function startWorker(options: {
     lockDurationMs: options.lockDurationMs,
     stalledIntervalMs: options.stalledIntervalMs,
   });
-  const child = spawn(process.execPath, [entry, json], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Two workers share this machine: each gets half the cores for ONNX Runtime, as `berth worker
+  // --intra-op-threads` would set it.
+  const threads = String(Math.max(1, Math.floor(availableParallelism() / 2)));
+  const child = spawn(process.execPath, [entry, json], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BERTH_ORT_INTRA_OP_THREADS: threads },
+  });
   const exited = once(child, 'exit');
   await new Promise<void>((resolve, reject) => {
     let seen = '';

@@ -13,6 +13,7 @@ interface WorkerFlags {
   queuePrefix?: string;
   lockDurationMs?: string;
   stalledIntervalMs?: string;
+  intraOpThreads?: string;
 }
 
 function positive(value: string | undefined, flag: string): number | undefined {
@@ -57,7 +58,15 @@ export function registerWorkerCommand(program: Command, context: CliContext): vo
       '--stalled-interval-ms <ms>',
       'how often to look for mini-batches of dead workers (default: 30000)',
     )
+    .option(
+      '--intra-op-threads <n>',
+      'ONNX Runtime threads per mini-batch run (default: all cores; with several workers on one machine, cores / workers)',
+    )
     .action(async (flags: WorkerFlags) => {
+      if (flags.intraOpThreads !== undefined) {
+        // Read by the batch runtime when it opens a model (and inherited by GPU child processes).
+        process.env.BERTH_ORT_INTRA_OP_THREADS = String(positive(flags.intraOpThreads, '--intra-op-threads'));
+      }
       const cacheDir = resolve(
         flags.cacheDir ??
           join(context.workspaceDir() ?? process.env.BERTH_WORKSPACE ?? '.berth', 'worker-cache'),

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface ChildServer {
   ports: { http?: number; grpc?: number };
+  /** The child's process id, for reading its CPU time from /proc. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -14,7 +16,9 @@ const READY_TIMEOUT_MS = 60_000;
 
 export function startChild(script: string, args: unknown): Promise<ChildServer> {
   const path = fileURLToPath(new URL(`./servers/${script}.js`, import.meta.url));
-  const child = spawn(process.execPath, [path, JSON.stringify(args)], {
+  // BERTH_BENCH_CHILD_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the servers.
+  const flags = process.env.BERTH_BENCH_CHILD_FLAGS?.split(' ').filter((flag) => flag !== '') ?? [];
+  const child = spawn(process.execPath, [...flags, path, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -39,6 +43,7 @@ export function startChild(script: string, args: unknown): Promise<ChildServer> 
       try {
         resolve({
           ports: JSON.parse(buffered.slice(0, newline)) as ChildServer['ports'],
+          pid: child.pid ?? 0,
           stop: () => stop(child),
         });
       } catch (error) {

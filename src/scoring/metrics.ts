@@ -32,10 +32,15 @@ export class Counter {
   ) {}
 
   inc(labels: readonly string[] = [], by = 1): void {
+    this.entry(labels).value += by;
+  }
+
+  /** The live entry for one label set, for a hot path to keep and bump directly. */
+  entry(labels: readonly string[] = []): { value: number } {
     const key = labels.join('\u0000');
-    const entry = this.values.get(key);
-    if (entry === undefined) this.values.set(key, { labels: [...labels], value: by });
-    else entry.value += by;
+    let entry = this.values.get(key);
+    if (entry === undefined) this.values.set(key, (entry = { labels: [...labels], value: 0 }));
+    return entry;
   }
 
   get(labels: readonly string[] = []): number {
@@ -69,7 +74,7 @@ export class Gauge {
   }
 }
 
-interface Series {
+export interface Series {
   labels: string[];
   counts: number[];
   sum: number;
@@ -86,6 +91,11 @@ export class Histogram {
   ) {}
 
   observe(value: number, labels: readonly string[] = []): void {
+    this.observeIn(this.seriesFor(labels), value);
+  }
+
+  /** The live series for one label set, for a hot path to keep and pass to observeIn. */
+  seriesFor(labels: readonly string[] = []): Series {
     const key = labels.join('\u0000');
     let series = this.series.get(key);
     if (series === undefined) {
@@ -97,6 +107,10 @@ export class Histogram {
       };
       this.series.set(key, series);
     }
+    return series;
+  }
+
+  observeIn(series: Series, value: number): void {
     // Counts are per bucket here and made cumulative when rendered.
     let i = 0;
     while (i < this.buckets.length && value > this.buckets[i]!) i++;
@@ -192,9 +206,29 @@ export class ScoringMetrics {
     ];
   }
 
+  /**
+   * Series by route (and status), looked up once each: a request then costs two map reads and no
+   * label strings. Routes and models are few, so these maps stay small.
+   */
+  private readonly routeSeries = new Map<
+    string,
+    { seconds: Series; statuses: Map<number, { value: number }> }
+  >();
+  private readonly modelSeries = new Map<string, { queue: Series; compute: Series }>();
+
   recordRequest(route: string, status: number, seconds: number): void {
-    this.requests.inc([route, statusText(status)]);
-    this.requestSeconds.observe(seconds, [route]);
+    let series = this.routeSeries.get(route);
+    if (series === undefined) {
+      series = { seconds: this.requestSeconds.seriesFor([route]), statuses: new Map() };
+      this.routeSeries.set(route, series);
+    }
+    let count = series.statuses.get(status);
+    if (count === undefined) {
+      count = this.requests.entry([route, statusText(status)]);
+      series.statuses.set(status, count);
+    }
+    count.value++;
+    this.requestSeconds.observeIn(series.seconds, seconds);
   }
 
   /** True once the engine reports every run itself (onBatch); then requests do not feed the batch histogram. */
@@ -202,8 +236,16 @@ export class ScoringMetrics {
 
   recordInference(model: string, batchSize: number, queueMs: number, computeMs: number): void {
     if (!this.batchesFromEngine) this.batchSize.observe(batchSize);
-    this.queueSeconds.observe(queueMs / 1000, [model]);
-    this.inferenceSeconds.observe(computeMs / 1000, [model]);
+    let series = this.modelSeries.get(model);
+    if (series === undefined) {
+      series = {
+        queue: this.queueSeconds.seriesFor([model]),
+        compute: this.inferenceSeconds.seriesFor([model]),
+      };
+      this.modelSeries.set(model, series);
+    }
+    this.queueSeconds.observeIn(series.queue, queueMs / 1000);
+    this.inferenceSeconds.observeIn(series.compute, computeMs / 1000);
   }
 
   render(): string {

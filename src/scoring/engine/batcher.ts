@@ -98,8 +98,17 @@ export class Batcher {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const queue = this.queueFor(request);
     return new Promise<InferResponse>((resolve, reject) => {
+      // Listed field by field, not spread: every item then shares one object shape.
       const item: Item = {
-        ...request,
+        name: request.name,
+        version: request.version,
+        batchable: request.batchable,
+        inputs: request.inputs,
+        outputs: request.outputs,
+        rows: request.rows,
+        stackKey: request.stackKey,
+        signal,
+        inline: request.inline,
         enqueuedNs: process.hrtime.bigint(),
         settled: false,
         resolve,
@@ -162,6 +171,10 @@ export class Batcher {
   }
 
   private flushAll(): void {
+    if (this.queues.size === 1) {
+      for (const queue of this.queues.values()) this.flush(queue, false);
+      return;
+    }
     const waiting = [...this.queues.values()].filter((queue) => queue.items.length > 0);
     // The queue whose oldest request has waited longest goes first.
     waiting.sort((a, b) => Number((a.items[0]?.enqueuedNs ?? 0n) - (b.items[0]?.enqueuedNs ?? 0n)));
@@ -252,11 +265,14 @@ export class Batcher {
   private dispatch(queue: Queue, batch: Item[]): void {
     const live = batch.filter((item) => !item.settled);
     if (live.length === 0) return;
-    // run() answers every item itself, success or failure, so nothing is left to await here.
-    void this.running.run(() => this.run(queue, live));
+    // run() answers every item itself, success or failure, so nothing is left to await here. It
+    // stops counting the run before it answers, so a caller that sees its answer sees the run
+    // finished (inFlight, drain).
+    const done = this.running.begin();
+    void this.run(queue, live, done).finally(done);
   }
 
-  private async run(queue: Queue, batch: Item[]): Promise<void> {
+  private async run(queue: Queue, batch: Item[], done: () => void): Promise<void> {
     const wanted = wantedOutputs(batch);
     const inputs =
       batch.length === 1 ? (batch[0] as Item).inputs : stackInputs(batch.map((item) => item.inputs));
@@ -267,13 +283,16 @@ export class Batcher {
         ? await this.inline.run(queue.name, queue.version, inputs, wanted)
         : await this.runOnWorker(queue, inputs, wanted);
     } catch (error) {
+      done();
       for (const item of batch) this.fail(item, error);
       return;
     }
     const rows = batch.map((item) => item.rows);
     const parts = batch.length === 1 ? [reply.outputs] : splitOutputs(reply.outputs, rows);
     if (parts === undefined) {
+      // The requests go out again as runs of their own, counted from the start, before this ends.
       this.unbatch(queue, batch);
+      done();
       return;
     }
     const total = rows.reduce((sum, count) => sum + count, 0);
@@ -286,6 +305,7 @@ export class Batcher {
       rows: total,
       computeMs: reply.computeNs / 1e6,
     });
+    done();
     batch.forEach((item, index) => {
       const totalNs = Number(doneNs - item.enqueuedNs);
       const queueNs = Math.max(0, totalNs - reply.computeNs);

@@ -156,7 +156,16 @@ class Engine implements ScoringEngine {
     return this.state === 'ready';
   }
 
-  async infer(request: InferRequest): Promise<InferResponse> {
+  /** Not `async`: the batcher's promise is returned as it is, without another wrapping turn. */
+  infer(request: InferRequest): Promise<InferResponse> {
+    try {
+      return this.submit(request);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : toBerthError(error));
+    }
+  }
+
+  private submit(request: InferRequest): Promise<InferResponse> {
     this.assertOpen();
     const entry = this.table.resolve(request.model, request.version);
     const label = `"${entry.model.name}" version ${entry.version}`;

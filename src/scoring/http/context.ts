@@ -57,50 +57,73 @@ export function findModel(engine: InferenceEngine, name: string, version: string
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
 export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return raceAndRelease(work, signal, undefined);
+}
+
+/** raceSignal, calling `release` once the race settles either way. */
+function raceAndRelease<T>(
+  work: Promise<T>,
+  signal: AbortSignal,
+  release: (() => void) | undefined,
+): Promise<T> {
   if (signal.aborted) {
     work.catch(() => undefined);
+    release?.();
     return Promise.reject(abortReason(signal));
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
+    const onAbort = (): void => {
+      release?.();
+      reject(abortReason(signal));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
         signal.removeEventListener('abort', onAbort);
+        release?.();
         resolve(value);
       },
       (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
+        release?.();
         reject(error instanceof Error ? error : toBerthError(error));
       },
     );
   });
 }
 
+const countRejected = (context: HttpContext, error: unknown): never => {
+  if (error instanceof BerthError && error.code === 'TOO_MANY_REQUESTS') context.metrics.rejected.inc();
+  throw error;
+};
+
 /**
  * Runs `work` under an admission slot: waits for the slot (429 at once when the queue is full),
  * then answers when the work does or when the deadline passes, whichever is first. The slot is
- * freed either way; the engine sees the same signal and drops work it has not started.
+ * freed either way; the engine sees the same signal and drops work it has not started. Written
+ * with plain promise callbacks rather than `async`: every request takes this path, and each
+ * await would add a promise and a microtask turn.
  */
-export async function withSlot<T>(
+export function withSlot<T>(
   context: HttpContext,
   exchange: Exchange,
   signal: AbortSignal,
   work: () => Promise<T>,
 ): Promise<T> {
   exchange.phase = 'engine';
-  let release: () => void;
-  try {
-    release = await context.admission.acquire(signal);
-  } catch (error) {
-    if (error instanceof BerthError && error.code === 'TOO_MANY_REQUESTS') context.metrics.rejected.inc();
-    throw error;
-  }
-  try {
-    return await raceSignal(work(), signal);
-  } finally {
-    release();
-  }
+  return context.admission.acquire(signal).then(
+    (release) => {
+      let pending: Promise<T>;
+      try {
+        pending = work();
+      } catch (error) {
+        release();
+        throw error;
+      }
+      return raceAndRelease(pending, signal, release);
+    },
+    (error: unknown) => countRejected(context, error),
+  );
 }
 
 const jsonTypes = ['application/json', 'text/json'];

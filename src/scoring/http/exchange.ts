@@ -55,15 +55,18 @@ export class Exchange {
         this.phase === 'body' ? 'while the request body was arriving' : 'before the model answered';
       controller.abort(new BerthError(code, `the request timed out after ${timeoutMs} ms ${where}`));
     }, timeoutMs);
-    this.res.once('close', this.onClose);
     return controller.signal;
   }
 
-  private readonly onClose = (): void => {
+  /**
+   * Called by the server's one 'close' listener (after it has counted the request finished): a
+   * client that goes away before its answer aborts the request's signal.
+   */
+  closed(): void {
     if (!this.res.writableFinished && this.controller && !this.controller.signal.aborted) {
       this.controller.abort(new BerthError('BAD_INPUT', 'the client closed the connection'));
     }
-  };
+  }
 
   stopDeadline(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);

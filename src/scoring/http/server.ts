@@ -127,7 +127,12 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
     }
     const family = path.startsWith('/v2') ? unknownV2Route : unknownRoute;
     const exchange = new Exchange(req, res, match?.route ?? family, match?.model, match?.version);
-    res.once('close', () => finish(exchange));
+    // One listener for both jobs ('close' comes once): count the request done, then abort its
+    // work if the client left before the answer.
+    res.on('close', () => {
+      finish(exchange);
+      exchange.closed();
+    });
     if (draining) exchange.closeConnection = true;
     try {
       if (matchError !== undefined) throw matchError;

@@ -1,0 +1,90 @@
+/**
+ * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
+ * [--server berth|echo] [--payload v2|score|binary]`: the server's own CPU time per request on
+ * the tiny model, read from /proc/<pid>/stat before and after a fixed number of requests.
+ *
+ * Wall-clock requests/s on a small shared machine swings with whatever else runs; the CPU a
+ * server spends per request does not, so this is the number to compare variants of the HTTP path
+ * by (run two builds back to back, alternating). Linux only.
+ */
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { startChild, type ChildServer } from './child.js';
+import { prepareModels, toServe } from './models.js';
+import { buildPayloads, type HttpPayload } from './payloads.js';
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
+}
+
+const requests = Number(option('requests', '20000'));
+const concurrency = Number(option('concurrency', '16'));
+const rounds = Number(option('rounds', '5'));
+const which = option('server', 'berth');
+const payloadName = option('payload', 'v2');
+
+/** utime + stime of a process, in clock ticks (100 per second on Linux). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function fire(port: number, payload: HttpPayload, amount: number): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}${payload.path}`,
+    method: 'POST',
+    body: payload.body,
+    headers: payload.headers,
+    connections: concurrency,
+    pipelining: 1,
+    amount,
+    timeout: 30,
+  });
+  return result.errors + result.non2xx;
+}
+
+const { tiny } = await prepareModels();
+const payloads = buildPayloads(tiny);
+const payload =
+  payloadName === 'score'
+    ? payloads.scoreJson
+    : payloadName === 'binary'
+      ? payloads.v2Binary
+      : payloads.v2Json;
+const server: ChildServer =
+  which === 'echo'
+    ? await startChild('plain', { mode: 'echo', file: '' })
+    : await startChild('berth', {
+        options: {
+          host: '127.0.0.1',
+          port: 0,
+          grpcPort: 0,
+          models: [toServe(tiny)],
+          maxQueueSize: concurrency * 4,
+          requestTimeoutMs: 30_000,
+          logLevel: 'silent',
+        },
+      });
+try {
+  const port = server.ports.http ?? 0;
+  await fire(port, payload, Math.min(requests, 5000));
+  const perRequest: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const before = cpuTicks(server.pid);
+    const started = performance.now();
+    const errors = await fire(port, payload, requests);
+    const seconds = (performance.now() - started) / 1000;
+    const micros = ((cpuTicks(server.pid) - before) * 10_000) / requests;
+    perRequest.push(micros);
+    console.log(
+      `${which} ${payloadName}: ${micros.toFixed(1)} µs CPU/request, ${Math.round(requests / seconds)} req/s${errors > 0 ? `, ${errors} errors` : ''}`,
+    );
+  }
+  const sorted = [...perRequest].sort((a, b) => a - b);
+  console.log(`${which} ${payloadName}: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} µs`);
+} finally {
+  await server.stop();
+}

@@ -28,8 +28,8 @@ export interface GrpcStartOptions {
   admission: Admission;
   host: string;
   port: number;
-  /** The API keys in force when the server started (undefined: auth off). */
-  keys: readonly string[] | undefined;
+  /** The server's one set of keys, shared with the HTTP front end (rotation reaches both). */
+  auth: Auth;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
 }
@@ -115,7 +115,7 @@ export async function startScoringServer(
         admission,
         host: options.host,
         port: options.grpcPort,
-        keys: auth.enabled ? auth.keys() : undefined,
+        auth,
         requestTimeoutMs: options.requestTimeoutMs,
         shutdownGraceMs: options.drainTimeoutMs,
       });

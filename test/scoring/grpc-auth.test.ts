@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../../src/scoring/engine.js';
+import { createAuth } from '../../src/scoring/auth.js';
 import { countingAdmission, startEngine } from './grpc-engine.js';
 import { startOnLoopback, type Running } from './grpc-harness.js';
 import { writeTestModels } from './grpc-models.js';
@@ -16,6 +17,8 @@ describe('gRPC API keys', () => {
     inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }],
   };
 
+  const auth = createAuth({ primaryKey: 'first-key', secondaryKey: 'second-key' });
+
   before(async () => {
     const written = await writeTestModels();
     dir = written.dir;
@@ -23,7 +26,7 @@ describe('gRPC API keys', () => {
     running = await startOnLoopback({
       engine,
       admission: countingAdmission(),
-      keys: ['first-key', 'second-key'],
+      auth,
       requestTimeoutMs: 5_000,
     });
   });
@@ -62,5 +65,13 @@ describe('gRPC API keys', () => {
       await code(client.call('ModelMetadata', { name: 'linear' }, { key: 'second-key' })),
       status.OK,
     );
+  });
+
+  it('follows a key rotation at once, as the HTTP front end does', async () => {
+    const { client } = running;
+    auth.setKeys({ primaryKey: 'first-key', secondaryKey: 'third-key' });
+    assert.equal(await code(client.call('ModelInfer', infer, { key: 'third-key' })), status.OK);
+    assert.equal(await code(client.call('ModelInfer', infer, { key: 'second-key' })), status.UNAUTHENTICATED);
+    assert.equal(await code(client.call('ModelInfer', infer, { key: 'first-key' })), status.OK);
   });
 });

@@ -1,30 +1,22 @@
 /**
- * API-key check for gRPC calls: metadata `authorization: Bearer <key>`, compared in constant time
- * (hashing first makes every comparison the same length).
+ * API-key check for gRPC calls: metadata `authorization: Bearer <key>`, checked by the server's one
+ * `Auth` (scoring/auth.ts), so the HTTP and gRPC front ends accept the same keys and a rotation
+ * reaches both at once.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
+import { bearerToken, type Auth } from '../auth.js';
 
 export type KeyCheck = (metadata: Metadata) => void;
 
-export function createKeyCheck(keys: readonly string[] | undefined): KeyCheck {
-  if (keys === undefined || keys.length === 0) return () => {};
-  const digests = keys.map(digest);
+export function createKeyCheck(auth: Auth | undefined): KeyCheck {
   return (metadata) => {
+    if (auth === undefined || !auth.enabled) return;
     const [header] = metadata.get('authorization');
-    const match = typeof header === 'string' ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
-    if (match?.[1] === undefined) {
+    const value = typeof header === 'string' ? header.trim() : undefined;
+    if (bearerToken(value) === undefined) {
       throw new BerthError('UNAUTHORIZED', 'missing API key: send metadata "authorization: Bearer <key>"');
     }
-    const offered = digest(match[1]);
-    // Compare with every key, so the time taken does not tell which one (if any) matched.
-    let found = false;
-    for (const known of digests) found = timingSafeEqual(known, offered) || found;
-    if (!found) throw new BerthError('UNAUTHORIZED', 'invalid API key');
+    if (!auth.check(value)) throw new BerthError('UNAUTHORIZED', 'invalid API key');
   };
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
 }

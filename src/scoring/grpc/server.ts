@@ -4,6 +4,7 @@
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
+import type { Auth } from '../auth.js';
 import type { Admission, InferenceEngine } from '../engine.js';
 import { createKeyCheck } from './auth.js';
 import { loadInferenceService, packageVersion } from './proto.js';
@@ -16,8 +17,11 @@ export interface GrpcServerOptions {
   host: string;
   /** 0 picks a free port; the handle reports the one bound. */
   port: number;
-  /** API keys accepted as `authorization: Bearer <key>`; undefined or empty turns auth off. */
-  keys?: readonly string[];
+  /**
+   * The server's keys, checked on every call (`authorization: Bearer <key>`); rotating them with
+   * `auth.setKeys` takes effect at once. Undefined, or an auth with no key, lets every call in.
+   */
+  auth?: Auth;
   /** Longest a ModelInfer may take, queueing included; a shorter client deadline wins. */
   requestTimeoutMs: number;
   /** Largest request or response message. Default 64 MiB (grpc-js's own default is 4 MiB). */
@@ -51,7 +55,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     createInferenceService({
       engine: options.engine,
       admission: options.admission,
-      checkKey: createKeyCheck(options.keys),
+      checkKey: createKeyCheck(options.auth),
       requestTimeoutMs: options.requestTimeoutMs,
       serverVersion: packageVersion(),
     }),

@@ -118,9 +118,71 @@ function deleteAt(value: unknown, path: SpecPath, key: string): void {
 
 const maxUnknownPasses = 8;
 
+/** Plain data copied, so that dropping unknown fields never edits an object the caller passed. */
+function copyData(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(copyData);
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return value;
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, copyData(child)]));
+}
+
+/** Zod reports a nested object's issues before its parent's; a reader wants the file's order. */
+function inFileOrder(issues: SpecIssue[]): SpecIssue[] {
+  return issues.sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER));
+}
+
+/** The warning message of an unknown field, for callers that word such warnings their own way. */
+export const unknownFieldMessage = 'unknown field, ignored';
+
 /**
- * Parses a YAML spec and validates it with `schema`. Resolves the value and its warnings (unknown
- * fields, YAML warnings); throws INVALID_SPEC listing every YAML or schema error with its line.
+ * Validates an already-parsed spec (from YAML, or an object handed to the SDK) with `schema`, the
+ * way `parseYamlFile` does: unknown fields become warnings, every other issue an INVALID_SPEC error
+ * line. `lineOf` gives a field's line; without a file, leave it out and issues carry no line.
+ */
+export function validateSpec<S extends z.ZodType>(
+  input: unknown,
+  fileName: string,
+  schema: S,
+  lineOf: (path: SpecPath) => number | undefined = () => undefined,
+): { value: z.output<S>; warnings: SpecIssue[] } {
+  const raw = input === null || input === undefined ? {} : copyData(input);
+  const warnings: SpecIssue[] = [];
+  for (let pass = 0; pass < maxUnknownPasses; pass += 1) {
+    const result = schema.safeParse(raw, { reportInput: true });
+    if (result.success) return { value: result.data, warnings: inFileOrder(warnings) };
+    const errors: SpecIssue[] = [];
+    let removed = 0;
+    for (const issue of result.error.issues) {
+      const path = issue.path as SpecPath;
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          warnings.push({
+            file: fileName,
+            line: lineOf([...path, key]),
+            path: formatSpecPath([...path, key]),
+            message: unknownFieldMessage,
+          });
+          deleteAt(raw, path, key);
+          removed += 1;
+        }
+        continue;
+      }
+      errors.push({
+        file: fileName,
+        line: lineOf(path),
+        path: formatSpecPath(path),
+        message: describeIssue(issue),
+      });
+    }
+    if (errors.length > 0) throw specError(errors);
+    if (removed === 0) break;
+  }
+  throw new BerthError('INVALID_SPEC', `${fileName}: the spec could not be validated`);
+}
+
+/**
+ * Parses a YAML spec and validates it with `schema`. Resolves the value and its warnings (YAML
+ * warnings, unknown fields); throws INVALID_SPEC listing every YAML or schema error with its line.
  */
 export function parseYamlFile<S extends z.ZodType>(
   text: string,
@@ -149,44 +211,12 @@ export function parseYamlFile<S extends z.ZodType>(
       })),
     );
   }
-  const warnings: SpecIssue[] = doc.warnings.map((warning) => ({
+  const yamlWarnings: SpecIssue[] = doc.warnings.map((warning) => ({
     file: fileName,
     line: lineCounter.linePos(warning.pos[0]).line,
     path: '',
     message: warning.message.split('\n')[0] ?? warning.code,
   }));
-
-  let raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (raw === null || raw === undefined) raw = {};
-  for (let pass = 0; pass < maxUnknownPasses; pass += 1) {
-    const result = schema.safeParse(raw, { reportInput: true });
-    if (result.success) return { value: result.data, warnings, lineOf };
-    const errors: SpecIssue[] = [];
-    let removed = 0;
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          warnings.push({
-            file: fileName,
-            line: lineOfNode(keyNode(doc, issue.path as SpecPath, key)) ?? lineOf(issue.path as SpecPath),
-            path: formatSpecPath([...(issue.path as SpecPath), key]),
-            message: 'unknown field, ignored',
-          });
-          deleteAt(raw, issue.path as SpecPath, key);
-          removed += 1;
-        }
-        continue;
-      }
-      const path = issue.path as SpecPath;
-      errors.push({
-        file: fileName,
-        line: lineOf(path),
-        path: formatSpecPath(path),
-        message: describeIssue(issue),
-      });
-    }
-    if (errors.length > 0) throw specError(errors);
-    if (removed === 0) break;
-  }
-  throw new BerthError('INVALID_SPEC', `${fileName}: the spec could not be validated`);
+  const { value, warnings } = validateSpec(doc.toJS({ maxAliasCount: 100 }), fileName, schema, lineOf);
+  return { value, warnings: [...yamlWarnings, ...warnings], lineOf };
 }

@@ -1,7 +1,8 @@
 /**
  * The batch deployment file, in the shape of Azure ML CLI v2 `batchDeployment` YAML, with
  * ParallelRunStep's defaults. Unknown fields are not errors (a file written for Azure carries
- * `environment`, `$schema`, …): the loader warns about each one by name instead of dropping it silently.
+ * `environment`, …): the objects are strict so that core/yaml.ts turns each unknown field into a
+ * warning naming it, instead of dropping it silently.
  */
 import { z } from 'zod';
 import { nameSchema } from '../../core/names.js';
@@ -18,7 +19,7 @@ export const miniBatchSizeSchema = z.union([
 
 export const modelFieldSchema = z.union([
   z.string().min(1),
-  z.object({
+  z.strictObject({
     path: z.string().min(1),
     name: nameSchema.optional(),
     description: z.string().optional(),
@@ -26,7 +27,7 @@ export const modelFieldSchema = z.union([
   }),
 ]);
 
-export const batchDeploymentSchema = z.object({
+export const batchDeploymentSchema = z.strictObject({
   $schema: z.string().optional(),
   name: nameSchema,
   endpoint_name: nameSchema.optional(),
@@ -34,14 +35,14 @@ export const batchDeploymentSchema = z.object({
   type: z.literal('model').optional(),
   model: modelFieldSchema.optional(),
   code_configuration: z
-    .object({
+    .strictObject({
       code: z.string().min(1).optional(),
       scoring_script: z.string().min(1),
     })
     .optional(),
   compute: z.string().min(1).optional(),
   target: z.string().min(1).optional(),
-  resources: z.object({ instance_count: count(1).optional() }).optional(),
+  resources: z.strictObject({ instance_count: count(1).optional() }).optional(),
   max_concurrency_per_instance: count(1).optional(),
   mini_batch_size: miniBatchSizeSchema.optional(),
   output_action: z.enum(['append_row', 'summary_only']).optional(),
@@ -50,7 +51,7 @@ export const batchDeploymentSchema = z.object({
     .regex(/^[^/\\]+$/, 'expected a file name without folders')
     .optional(),
   retry_settings: z
-    .object({
+    .strictObject({
       max_retries: count(0).optional(),
       timeout: z.number().positive().optional(),
     })
@@ -63,12 +64,3 @@ export const batchDeploymentSchema = z.object({
 });
 
 export type BatchDeploymentFile = z.infer<typeof batchDeploymentSchema>;
-
-/** Every field the schema knows, nested ones by dotted path; anything else earns a warning. */
-export const knownFields: Record<string, readonly string[]> = {
-  '': Object.keys(batchDeploymentSchema.shape),
-  code_configuration: ['code', 'scoring_script'],
-  resources: ['instance_count'],
-  retry_settings: ['max_retries', 'timeout'],
-  model: ['path', 'name', 'description', 'type'],
-};

@@ -1,12 +1,13 @@
 /**
  * Fake replicas for the gateway tests: real HTTP servers on loopback whose behaviour a test sets
- * (a name to echo, a delay, a status, a reset), and a keep-alive client that sends requests through
- * the gateway.
+ * (a name to echo, a delay, a status, a reset), and helpers to send many requests through the
+ * gateway (the client itself is test/helpers/http.ts).
  */
-import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GatewayDeployment } from '../../src/endpoints/types.js';
 import type { ReplicaStatus } from '../../src/targets/target.js';
+import type { Answer } from '../helpers/http.js';
 
 export interface FakeReplica {
   name: string;
@@ -77,51 +78,7 @@ export function fakeDeployment(
   };
 }
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  ms: number;
-}
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-export function send(
-  url: string,
-  options: { body?: unknown; raw?: Buffer; headers?: Record<string, string>; method?: string } = {},
-): Promise<Answer> {
-  const started = Date.now();
-  const payload =
-    options.raw ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: options.method ?? (payload === undefined ? 'GET' : 'POST'),
-        agent,
-        headers: {
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-            ms: Date.now() - started,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+export { send, type Answer } from '../helpers/http.js';
 
 /** Runs `count` requests with `concurrency` at once; returns the answers in completion order. */
 export async function sendMany(

@@ -1,10 +1,14 @@
-/** Shared by the control-plane tests: a workspace with the linear model, deployment YAML, polling. */
+/**
+ * Shared by the control-plane tests: a workspace with the linear model, deployment YAML, scoring
+ * through the gateway, polling.
+ */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Workspace } from '../../src/sdk/workspace.js';
 import { stopServer } from '../../src/sdk/control-plane-process.js';
 import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
+import { send, type Answer } from '../helpers/http.js';
 
 export interface TestWorkspace {
   root: string;
@@ -61,6 +65,14 @@ ${extra}`;
 }
 
 export const linearRequest = JSON.stringify({ data: [[1, 2, 3]] });
+
+/** Scores `linearRequest` at a scoring URI, with a key and a deployment header when given. */
+export function scoreWith(url: string, key: string | undefined, deployment?: string): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (key !== undefined) headers.authorization = `Bearer ${key}`;
+  if (deployment !== undefined) headers['berth-deployment'] = deployment;
+  return send(url, { raw: Buffer.from(linearRequest), headers });
+}
 
 export async function waitFor<T>(
   what: string,

@@ -4,7 +4,15 @@ import { hasErrorCode, type ErrorCode } from '../../src/core/errors.js';
 import { stopServer } from '../../src/sdk/control-plane-process.js';
 import { EndpointOperations } from '../../src/sdk/endpoints.js';
 import { Workspace } from '../../src/sdk/workspace.js';
-import { linearDeployment, linearRequest, linearWorkspace, waitFor, type TestWorkspace } from './helpers.js';
+import { failures, steadyLoad, type Answer } from '../helpers/http.js';
+import {
+  linearDeployment,
+  linearRequest,
+  linearWorkspace,
+  scoreWith,
+  waitFor,
+  type TestWorkspace,
+} from './helpers.js';
 
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: RegExp): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
@@ -12,13 +20,6 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message: 
     assert.match(error.message, message);
     return true;
   });
-}
-
-async function scoreWith(url: string, key: string | undefined, deployment?: string): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (key !== undefined) headers.authorization = `Bearer ${key}`;
-  if (deployment !== undefined) headers['berth-deployment'] = deployment;
-  return fetch(url, { method: 'POST', headers, body: linearRequest });
 }
 
 describe('endpoints and deployments through the SDK and a real control plane', () => {
@@ -113,11 +114,8 @@ describe('endpoints and deployments through the SDK and a real control plane', (
   it('updates green to 2 instances with a rolling update and no failed request', async () => {
     const { scoringUri } = await endpoints.get('shop');
     const { primaryKey } = await endpoints.getCredentials('shop');
-    let done = false;
-    const statuses: number[] = [];
-    const load = (async () => {
-      while (!done) statuses.push((await scoreWith(scoringUri, primaryKey, 'green')).status);
-    })();
+    const load = steadyLoad(() => scoreWith(scoringUri, primaryKey, 'green'), 1);
+    let answers: Answer[] = [];
     try {
       const updated = await endpoints.updateDeployment('shop', 'green', {
         set: ['instance_count=2', 'request_settings.request_timeout_ms=2000'],
@@ -130,15 +128,10 @@ describe('endpoints and deployments through the SDK and a real control plane', (
         2000,
       );
     } finally {
-      done = true;
-      await load;
+      answers = await load.stop();
     }
-    assert.ok(statuses.length > 0);
-    assert.deepEqual(
-      statuses.filter((status) => status !== 200),
-      [],
-      `${statuses.length} requests during the update`,
-    );
+    assert.ok(answers.length > 0);
+    assert.deepEqual(failures(answers), [], `${answers.length} requests during the update`);
     await rejectsWith(
       endpoints.updateDeployment('shop', 'green', { set: ['instance_count=zero'] }),
       'INVALID_SPEC',

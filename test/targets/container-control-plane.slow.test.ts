@@ -12,14 +12,20 @@ import { Workspace } from '../../src/sdk/workspace.js';
 import {
   dockerOrSkip,
   ensureTestBaseImage,
+  labelledContainers,
   removeTestContainers,
   testDockerHost,
-  testEngine,
 } from '../fixtures/docker-base-image.js';
-import { linearDeployment, linearRequest, linearWorkspace, type TestWorkspace } from '../server/helpers.js';
+import { failures, steadyLoad, type Answer } from '../helpers/http.js';
+import {
+  linearDeployment,
+  linearRequest,
+  linearWorkspace,
+  scoreWith,
+  type TestWorkspace,
+} from '../server/helpers.js';
 
 const skip = await dockerOrSkip();
-if (skip !== undefined) console.log(`# ${skip}`);
 
 describe('endpoints on a named container target through the control plane', { skip }, () => {
   const name = `dev-docker-${process.pid}`;
@@ -67,34 +73,18 @@ describe('endpoints on a named container target through the control plane', { sk
 
     const { scoringUri } = await endpoints.get('shop');
     const { primaryKey } = await endpoints.getCredentials('shop');
-    const unauthorized = await fetch(scoringUri, { method: 'POST', body: linearRequest });
-    assert.equal(unauthorized.status, 401);
-    let done = false;
-    const statuses: number[] = [];
-    const load = (async () => {
-      while (!done) {
-        const response = await fetch(scoringUri, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${primaryKey}` },
-          body: linearRequest,
-        });
-        await response.arrayBuffer();
-        statuses.push(response.status);
-      }
-    })();
+    assert.equal((await scoreWith(scoringUri, undefined)).status, 401);
+    const load = steadyLoad(() => scoreWith(scoringUri, primaryKey), 1);
+    let answers: Answer[] = [];
     try {
       const updated = await endpoints.updateDeployment('shop', 'blue', { set: ['instance_count=2'] });
       assert.equal(updated.deployment.state, 'Healthy');
       assert.equal(updated.deployment.replicas.filter((r) => r.state === 'ready').length, 2);
     } finally {
-      done = true;
-      await load;
+      answers = await load.stop();
     }
-    assert.ok(statuses.length > 0);
-    assert.deepEqual(
-      statuses.filter((status) => status !== 200),
-      [],
-    );
+    assert.ok(answers.length > 0);
+    assert.deepEqual(failures(answers), []);
 
     const lines = [];
     for await (const line of endpoints.deploymentLogs('shop', 'blue', { lines: 50 })) lines.push(line);
@@ -106,11 +96,7 @@ describe('endpoints on a named container target through the control plane', { sk
 
     await endpoints.update('shop', { traffic: {} });
     await endpoints.deleteDeployment('shop', 'blue');
-    const left = await testEngine().listContainers({
-      all: true,
-      filters: JSON.stringify({ label: [`berth.target=${name}`] }),
-    });
-    assert.deepEqual(left, []);
+    assert.deepEqual(await labelledContainers(name), []);
     await endpoints.delete('shop');
   });
 });

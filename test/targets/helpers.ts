@@ -1,9 +1,8 @@
 /**
  * Set-up for the target tests: fixture models and scripts in a temp folder, resolved deployment
- * specs with fast probes, and small HTTP helpers over real loopback sockets.
+ * specs with fast probes, and polling. HTTP is test/helpers/http.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ResolvedDeployment } from '../../src/targets/target.js';
@@ -112,45 +111,6 @@ export const echoScript = [
   '}',
 ].join('\n');
 
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-export function call(
-  url: string,
-  options: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const req = request(
-      url,
-      {
-        method: options.method ?? (payload === undefined ? 'GET' : 'POST'),
-        headers: {
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
@@ -164,3 +124,18 @@ export async function waitFor(
 }
 
 export const noProgress = (): void => undefined;
+
+/** The pids of `pids` (a local handle's `data.pids`) that are still alive, as text. */
+export function livePids(pids: readonly unknown[]): string[] {
+  return pids
+    .filter((pid): pid is number => typeof pid === 'number')
+    .filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+    .map((pid) => `pid ${pid}`);
+}

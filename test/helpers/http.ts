@@ -1,0 +1,104 @@
+/**
+ * HTTP for the integration tests, over real loopback sockets: one request helper that keeps the
+ * whole answer, and a steady load of clients that loop until stopped. Shared by the gateway, the
+ * target and the control-plane tests.
+ */
+import { Agent, request } from 'node:http';
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  ms: number;
+}
+
+export interface SendOptions {
+  body?: unknown;
+  /** Sent as is instead of `body` (JSON). */
+  raw?: Buffer;
+  headers?: Record<string, string>;
+  method?: string;
+  /** false: a new connection for this request only (default: a shared keep-alive pool). */
+  keepAlive?: boolean;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One request; rejects only when no answer comes (e.g. the connection is refused). */
+export function send(url: string, options: SendOptions = {}): Promise<Answer> {
+  const started = Date.now();
+  const payload =
+    options.raw ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: options.method ?? (payload === undefined ? 'GET' : 'POST'),
+        agent: options.keepAlive === false ? false : agent,
+        headers: {
+          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: Date.now() - started,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface SteadyLoad {
+  /** Stops every client after its request in flight; every answer, in completion order. */
+  stop(): Promise<Answer[]>;
+  /** How many answers have come so far. */
+  count(): number;
+}
+
+/**
+ * `clients` loops, each sending one request after another (`next(client, n)`) until stopped, with
+ * no retry. A request that gets no answer is kept as status 0 with the error as its body.
+ */
+export function steadyLoad(next: (client: number, n: number) => Promise<Answer>, clients = 4): SteadyLoad {
+  let running = true;
+  const answers: Answer[] = [];
+  const loops = Array.from({ length: clients }, async (_, client) => {
+    for (let n = 0; running; n += 1) {
+      const started = Date.now();
+      answers.push(
+        await next(client, n).catch((error: unknown) => ({
+          status: 0,
+          headers: {},
+          body: error instanceof Error ? error.message : String(error),
+          ms: Date.now() - started,
+        })),
+      );
+    }
+  });
+  return {
+    count: () => answers.length,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return answers;
+    },
+  };
+}
+
+/** `status body` of every answer that is not a 200: [] when none failed. */
+export function failures(answers: readonly Answer[]): string[] {
+  return answers.filter((answer) => answer.status !== 200).map((answer) => `${answer.status} ${answer.body}`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

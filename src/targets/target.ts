@@ -119,7 +119,9 @@ export interface DeploymentStatus {
 }
 
 export interface LogOptions {
+  /** The last `lines` lines across all current replicas together, oldest first. */
   lines: number;
+  /** Keep yielding new lines until `signal` aborts; aborting ends the iteration without an error. */
   follow: boolean;
   signal?: AbortSignal;
 }
@@ -136,6 +138,12 @@ export type Progress = (message: string) => void;
 export interface ComputeTarget {
   readonly kind: TargetKind;
   readonly capabilities: TargetCapabilities;
+  /**
+   * Starts `instanceCount` replicas and resolves once all are ready. When a replica cannot start,
+   * it rejects with the server's own error (a scoring script's failing `init` is RUN_FAILED with the
+   * script's message); the deployment stays known to the target as Failed with that reason, under
+   * the handle id `<endpoint>/<deployment>`, until remove().
+   */
   deploy(spec: ResolvedDeployment, progress: Progress, signal?: AbortSignal): Promise<DeploymentHandle>;
   /** Rolling: new replicas are ready before old ones drain. */
   update(handle: DeploymentHandle, spec: ResolvedDeployment, progress: Progress): Promise<DeploymentHandle>;

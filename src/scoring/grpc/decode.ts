@@ -8,37 +8,8 @@ import { endianness } from 'node:os';
 import { BerthError } from '../../core/errors.js';
 import { datatypeInfo, tensorDatatypes, type TensorDatatype } from '../../core/tensor.js';
 import type { TensorData, TensorValue } from '../engine.js';
+import { arrayClassOf, type NumericArrayConstructor } from '../runtimes/tensor-data.js';
 import type { InferInputTensor, InferTensorContents, Int64, ModelInferRequest } from './messages.js';
-
-type NumericDatatype = Exclude<TensorDatatype, 'BYTES'>;
-
-type ArrayConstructor =
-  | Uint8ArrayConstructor
-  | Uint16ArrayConstructor
-  | Uint32ArrayConstructor
-  | BigUint64ArrayConstructor
-  | Int8ArrayConstructor
-  | Int16ArrayConstructor
-  | Int32ArrayConstructor
-  | BigInt64ArrayConstructor
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor;
-
-/** The engine's in-memory form of each datatype (FP16 as raw bits, BOOL as one byte). */
-const arrayTypes: Record<NumericDatatype, ArrayConstructor> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
 
 /** Raw contents are little-endian; reading them in place is only right on a little-endian host. */
 const littleEndianHost = endianness() === 'LE';
@@ -106,7 +77,7 @@ function decodeRaw(name: string, datatype: TensorDatatype, count: number, bytes:
       `input '${name}' raw contents are ${bytes.byteLength} bytes but ${count} ${datatype} elements need ${count * width}`,
     );
   }
-  const ArrayType = arrayTypes[datatype];
+  const ArrayType = arrayClassOf[datatype];
   if (!littleEndianHost) return readBigEndianHost(ArrayType, bytes, count, width);
   // A typed array over the received message needs an offset aligned to its element width; when
   // the protobuf framing leaves it unaligned, one copy realigns it.
@@ -115,7 +86,7 @@ function decodeRaw(name: string, datatype: TensorDatatype, count: number, bytes:
 }
 
 function readBigEndianHost(
-  ArrayType: ArrayConstructor,
+  ArrayType: NumericArrayConstructor,
   bytes: Buffer,
   count: number,
   width: number,
@@ -200,7 +171,7 @@ function decodeContents(
     default: {
       const numbers = values as number[];
       if (min !== undefined && max !== undefined) checkRange(name, datatype, numbers, min, max);
-      return (arrayTypes[datatype] as Float64ArrayConstructor).from(numbers);
+      return (arrayClassOf[datatype] as Float64ArrayConstructor).from(numbers);
     }
   }
 }

@@ -5,7 +5,7 @@
 import type { TensorDatatype } from '../../core/tensor.js';
 import type { TensorData } from '../engine.js';
 
-type NumericArrayConstructor =
+export type NumericArrayConstructor =
   | Float32ArrayConstructor
   | Float64ArrayConstructor
   | Int8ArrayConstructor

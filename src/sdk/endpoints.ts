@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
 import { assertName } from '../core/names.js';
 import {
+  applySpecEdits,
   deploymentViewSchema,
   endpointKeysSchema,
   endpointViewSchema,
@@ -56,6 +57,8 @@ export interface CreateDeploymentOptions {
   endpointName?: string;
   /** Give it 100% of live traffic once healthy. Default false. */
   allTraffic?: boolean;
+  /** `key=value` edits (dotted paths) applied to the file's spec, e.g. `target=dev-docker`. Default none. */
+  set?: string[];
 }
 
 export interface UpdateDeploymentOptions {
@@ -190,10 +193,12 @@ export class EndpointOperations {
     options: CreateDeploymentOptions,
   ): Promise<{ deployment: DeploymentView; warnings: SpecIssue[]; messages: string[] }> {
     const parsed = await readDeploymentSpec(options);
+    const spec =
+      (options.set ?? []).length === 0 ? parsed.spec : applySpecEdits(parsed.spec, options.set ?? []);
     const client = await this.client();
-    const path = `/api/endpoints/${enc(parsed.spec.endpoint_name ?? '')}/deployments`;
+    const path = `/api/endpoints/${enc(spec.endpoint_name ?? '')}/deployments`;
     const answer = await client.request('POST', path, operationSchema, {
-      spec: parsed.spec,
+      spec,
       baseDir: parsed.baseDir,
       allTraffic: options.allTraffic ?? false,
     });

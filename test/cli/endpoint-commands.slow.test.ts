@@ -121,6 +121,31 @@ describe('berth endpoint / deployment / target / server through the real executa
       /bad\.yml:6: request_settings\.request_timeout_ms: expected a number, got "soon"/,
     );
 
+    const badSet = await berth(
+      'deployment',
+      'create',
+      '-f',
+      example('blue.yml'),
+      '-n',
+      'blue2',
+      '--set',
+      'instance_count=0',
+    );
+    assert.equal(badSet.code, 2);
+    assert.match(badSet.stderr, /--set: instance_count: /);
+    const setTarget = await berth(
+      'deployment',
+      'create',
+      '-f',
+      example('blue.yml'),
+      '-n',
+      'blue3',
+      '--set',
+      'target=kubernetes',
+    );
+    assert.notEqual(setTarget.code, 0, 'the edited target is the one deployed to');
+    assert.match(setTarget.stderr, /kubernetes/);
+
     const missing = await berth('endpoint', 'show', 'nope');
     assert.equal(missing.code, 3);
   });

@@ -27,9 +27,16 @@ export function registerDeploymentCommands(program: Command, context: CliContext
     .option('-n, --name <name>', 'deployment name (overrides the file)')
     .option('-e, --endpoint-name <name>', 'endpoint name (overrides the file)')
     .option('--all-traffic', 'give it 100% of live traffic once healthy')
+    .option(
+      '-s, --set <key=value>',
+      "change a field of the file's spec (dotted path, e.g. target=dev-docker); repeat for several",
+      collect,
+      [],
+    )
     .option('--json', 'print the deployment as JSON')
     .action(
       async (options: {
+        set: string[];
         file: string;
         name?: string;
         endpointName?: string;
@@ -42,6 +49,7 @@ export function registerDeploymentCommands(program: Command, context: CliContext
           name: options.name,
           endpointName: options.endpointName,
           allTraffic: options.allTraffic === true,
+          set: options.set,
         });
         printWarnings(context, result.warnings, result.messages);
         if (options.json) printJson(context.io, result.deployment);

@@ -51,6 +51,33 @@ export interface InferResponse {
   computeMs: number;
 }
 
+/**
+ * An inference request still in its wire form: the raw JSON body, parsed, decoded and checked
+ * against the signature on a worker thread, so decoding a large body does not hold the main
+ * thread. Bad input is answered with the same errors the main-thread path gives.
+ */
+export interface EncodedInferRequest {
+  model: string;
+  version: string;
+  /** 'v2-json': an Open Inference Protocol v2 JSON body; 'azure-json': a `/score` body. */
+  format: 'v2-json' | 'azure-json';
+  /** The whole body; spanning its whole ArrayBuffer, it is transferred (detached here), else copied. */
+  body: Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** What a v2 response needs to know of the request that the worker decoded. */
+export interface EncodedRequestInfo {
+  id: string | undefined;
+  outputs: { name: string; binary: boolean | undefined }[] | undefined;
+  binaryOutput: boolean;
+}
+
+export interface EncodedInferResponse extends InferResponse {
+  /** Set for 'v2-json'; undefined for 'azure-json'. */
+  request: EncodedRequestInfo | undefined;
+}
+
 /** A request to a scoring script's `run`: parsed JSON, or the raw body in raw mode. */
 export interface ScriptRequest {
   model: string;
@@ -112,6 +139,13 @@ export interface InferenceEngine {
   scriptSchemas?(): ScriptSchemas | undefined;
   /** Pool-wide numbers: workers, restarts, queue depth. */
   engineStatistics?(): EngineStatistics;
+  /**
+   * True when a body of `byteLength` bytes for this model is better decoded on a worker thread
+   * (`inferEncoded`): the model runs on workers, does not batch, and the body is large.
+   */
+  acceptsEncoded?(model: string, version: string, byteLength: number): boolean;
+  /** Decodes, checks and runs a request on a worker thread; see EncodedInferRequest. */
+  inferEncoded?(request: EncodedInferRequest): Promise<EncodedInferResponse>;
   /** Calls `listener` after every run (e.g. to feed a batch-size histogram); returns the unsubscribe function. */
   onBatch?(listener: (event: BatchEvent) => void): () => void;
 }
@@ -136,6 +170,8 @@ export interface EngineStatistics {
   queueDepth: number;
   /** Runs and script calls sent to workers and not yet answered. */
   inFlight: number;
+  /** Requests whose body a worker thread decoded (inferEncoded) since the engine started. */
+  encodedRequests: number;
 }
 
 /** One run of a model on a worker. */

@@ -124,6 +124,7 @@ describe('engine: ONNX inference', () => {
       workerRestarts: 0,
       queueDepth: 0,
       inFlight: 0,
+      encodedRequests: 0,
     });
   });
 

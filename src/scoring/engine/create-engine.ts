@@ -9,6 +9,8 @@ import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
 import { hasDynamicBatchDimension } from '../../core/tensor.js';
 import type {
   BatchEvent,
+  EncodedInferRequest,
+  EncodedInferResponse,
   EngineOptions,
   EngineStatistics,
   InferenceEngine,
@@ -26,6 +28,7 @@ import type { CompiledScript } from '../runtimes/compile-script.js';
 import { createLogger } from '../runtimes/logger.js';
 import type { Logger } from '../runtimes/logger.js';
 import { Batcher } from './batcher.js';
+import { EncodedRunner } from './encoded.js';
 import { listFolder } from './folder-listing.js';
 import { InFlight } from './in-flight.js';
 import { InlineSessions } from './inline.js';
@@ -42,12 +45,20 @@ import { validateInferRequest } from './validate.js';
 
 export type EngineState = 'starting' | 'ready' | 'closing' | 'closed';
 
+/**
+ * Bodies at least this large are decoded on a worker (when the model allows, see acceptsEncoded):
+ * below it, the hop costs more than the main thread's decoding does.
+ */
+export const ENCODED_MIN_BYTES = 64 * 1024;
+
 /** The engine createEngine returns: the contract plus the members engine.ts marks optional. */
 export interface ScoringEngine extends InferenceEngine {
   readonly state: EngineState;
   scriptSchemas(): ScriptSchemas | undefined;
   engineStatistics(): EngineStatistics;
   onBatch(listener: BatchListener): () => void;
+  acceptsEncoded(model: string, version: string, byteLength: number): boolean;
+  inferEncoded(request: EncodedInferRequest): Promise<EncodedInferResponse>;
   /** Where a loaded model's tensor inference runs (see placement.ts); NOT_FOUND when not loaded. */
   placement(name: string, version?: string): 'inline' | 'workers';
 }
@@ -93,6 +104,7 @@ class Engine implements ScoringEngine {
   private readonly scriptCalls = new InFlight();
   private readonly batchListeners = new Set<BatchListener>();
   private readonly inline: InlineSessions;
+  private readonly encoded: EncodedRunner;
   private cudaFallbackLogged = false;
   private closed: Promise<void> | undefined;
 
@@ -105,6 +117,7 @@ class Engine implements ScoringEngine {
     private readonly schemas: ScriptSchemas | undefined,
   ) {
     this.inline = new InlineSessions(options.onnx);
+    this.encoded = new EncodedRunner(pool, this.stats, (event) => this.emitBatch(event));
     this.batcher = new Batcher(pool, this.inline, this.stats, options.batching, logger, {
       onBatch: (event) => this.emitBatch(event),
       onNotBatchable: (name, version) => {
@@ -195,6 +208,43 @@ class Engine implements ScoringEngine {
     });
   }
 
+  acceptsEncoded(model: string, version: string, byteLength: number): boolean {
+    if (this.state !== 'ready' || byteLength < ENCODED_MIN_BYTES) return false;
+    const entry = this.table
+      .all()
+      .find((candidate) => candidate.model.name === model && candidate.version === version);
+    return (
+      entry !== undefined &&
+      entry.state === 'ready' &&
+      !entry.inline &&
+      !entry.batchable &&
+      entry.signature !== null
+    );
+  }
+
+  /** Not `async`, like infer. */
+  inferEncoded(request: EncodedInferRequest): Promise<EncodedInferResponse> {
+    try {
+      this.assertOpen();
+      const entry = this.table.resolve(request.model, request.version);
+      if (entry.signature === null || entry.inline || entry.batchable) {
+        throw new BerthError(
+          'INTERNAL',
+          `model "${entry.model.name}" version ${entry.version} does not take encoded requests`,
+        );
+      }
+      const target = {
+        name: entry.model.name,
+        version: entry.version,
+        signature: entry.signature,
+        hasBatchDimension: hasDynamicBatchDimension(entry.signature),
+      };
+      return this.encoded.run(target, request);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : toBerthError(error));
+    }
+  }
+
   async runScript(request: ScriptRequest): Promise<ScriptResponse> {
     this.assertOpen();
     if (this.script === undefined) throw new BerthError('NOT_FOUND', 'this deployment has no scoring script');
@@ -262,7 +312,8 @@ class Engine implements ScoringEngine {
       readyWorkers: this.pool.workers().filter((worker) => worker.state === 'ready').length,
       workerRestarts: this.pool.restarts,
       queueDepth: this.batcher.queueDepth(),
-      inFlight: this.batcher.inFlight + this.scriptCalls.size,
+      inFlight: this.batcher.inFlight + this.encoded.inFlight + this.scriptCalls.size,
+      encodedRequests: this.encoded.sent,
     };
   }
 
@@ -277,7 +328,7 @@ class Engine implements ScoringEngine {
 
   private async shutDown(): Promise<void> {
     this.state = 'closing';
-    await Promise.all([this.batcher.drain(), this.scriptCalls.idle()]);
+    await Promise.all([this.batcher.drain(), this.encoded.idle(), this.scriptCalls.idle()]);
     await this.inline.closeAll();
     await this.pool.close();
     await this.script?.dispose();

@@ -5,7 +5,15 @@
  */
 import type { SerializedError } from '../../core/errors.js';
 import type { ModelSignature } from '../../core/tensor.js';
-import type { EngineOptions, ModelToServe, ScriptRequest, ScriptSchemas, TensorValue } from '../engine.js';
+import type {
+  EncodedInferRequest,
+  EncodedRequestInfo,
+  EngineOptions,
+  ModelToServe,
+  ScriptRequest,
+  ScriptSchemas,
+  TensorValue,
+} from '../engine.js';
 
 /** Given to each worker as `workerData`. */
 export interface WorkerStartup {
@@ -38,6 +46,17 @@ export type ToWorker =
       inputs: Record<string, TensorValue>;
       outputs: string[] | undefined;
     }
+  | {
+      /** A raw body the worker decodes and checks itself before running (see decode-body.ts). */
+      type: 'infer-encoded';
+      requestId: number;
+      model: string;
+      version: string;
+      format: EncodedInferRequest['format'];
+      body: Uint8Array;
+      signature: ModelSignature;
+      hasBatchDimension: boolean;
+    }
   | { type: 'script'; requestId: number; model: string; body: unknown; raw: ScriptRequest['raw'] }
   | { type: 'load'; requestId: number; model: ModelToServe }
   | { type: 'unload'; requestId: number; name: string; version: string }
@@ -47,6 +66,20 @@ export type FromWorker =
   | { type: 'ready'; models: LoadReport[]; script: ScriptSchemas | undefined }
   | { type: 'startup-failed'; error: SerializedError }
   | { type: 'inferred'; requestId: number; outputs: Record<string, TensorValue>; computeNs: number }
+  | {
+      type: 'inferred-encoded';
+      requestId: number;
+      /** `refused`: the body was bad input, answered before any run (no statistics count it). */
+      outcome:
+        | {
+            kind: 'ran';
+            outputs: Record<string, TensorValue>;
+            computeNs: number;
+            rows: number;
+            request: EncodedRequestInfo | undefined;
+          }
+        | { kind: 'refused'; error: SerializedError };
+    }
   | {
       type: 'scripted';
       requestId: number;
@@ -62,6 +95,7 @@ export type FromWorker =
 /** Which reply answers which request; a reply of another type is a protocol bug. */
 export interface ReplyTypes {
   infer: 'inferred';
+  'infer-encoded': 'inferred-encoded';
   script: 'scripted';
   load: 'loaded';
   unload: 'done';

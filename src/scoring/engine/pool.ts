@@ -252,6 +252,7 @@ export class WorkerPool {
 
 const replyTypes: { [K in keyof ReplyTypes]: ReplyTypes[K] } = {
   infer: 'inferred',
+  'infer-encoded': 'inferred-encoded',
   script: 'scripted',
   load: 'loaded',
   unload: 'done',

@@ -10,12 +10,13 @@
 import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BerthError, serializeError, toBerthError } from '../../core/errors.js';
-import type { ModelToServe } from '../engine.js';
+import type { ModelToServe, TensorValue } from '../engine.js';
 import { LoadedScript } from '../runtimes/entry-script.js';
 import type { ScriptContext, ScriptModelInfo } from '../runtimes/entry-script.js';
 import { createLogger } from '../runtimes/logger.js';
 import { openSession, runSession, signatureOf, warmUp } from '../runtimes/onnx.js';
 import type { OnnxSession } from '../runtimes/onnx.js';
+import { decodeBody } from './decode-body.js';
 import type { FromWorker, LoadReport, RequestOf, ToWorker, WorkerStartup } from './messages.js';
 import { prepareBytes, prepareTensors } from './transfer.js';
 import { modelKey, newest } from './versions.js';
@@ -124,29 +125,62 @@ async function start(): Promise<FromWorker> {
 
 type Reply = [FromWorker, ArrayBuffer[]];
 
-async function infer(message: RequestOf<'infer'>): Promise<Reply> {
-  const entry = models.get(modelKey(message.model, message.version));
+/** Runs a loaded session, keeping it alive (`active`) while the run lasts. */
+async function runModel(
+  name: string,
+  version: string,
+  inputs: Record<string, TensorValue>,
+  outputNames: string[] | undefined,
+): Promise<{ outputs: Record<string, TensorValue>; computeNs: number }> {
+  const entry = models.get(modelKey(name, version));
   if (entry?.session === undefined) {
-    throw new BerthError(
-      'NOT_FOUND',
-      `model "${message.model}" version ${message.version} is not loaded in this worker`,
-    );
+    throw new BerthError('NOT_FOUND', `model "${name}" version ${version} is not loaded in this worker`);
   }
   const started = process.hrtime.bigint();
   entry.active += 1;
   let outputs;
   try {
-    outputs = await runSession(entry.session, message.inputs, message.outputs);
+    outputs = await runSession(entry.session, inputs, outputNames);
   } finally {
     entry.active -= 1;
     if (entry.retired && entry.active === 0) await entry.session.release();
   }
-  const computeNs = Number(process.hrtime.bigint() - started);
-  const prepared = prepareTensors(outputs);
+  return { outputs, computeNs: Number(process.hrtime.bigint() - started) };
+}
+
+async function infer(message: RequestOf<'infer'>): Promise<Reply> {
+  const ran = await runModel(message.model, message.version, message.inputs, message.outputs);
+  const prepared = prepareTensors(ran.outputs);
   return [
-    { type: 'inferred', requestId: message.requestId, outputs: prepared.tensors, computeNs },
+    { type: 'inferred', requestId: message.requestId, outputs: prepared.tensors, computeNs: ran.computeNs },
     prepared.transfer,
   ];
+}
+
+async function inferEncoded(message: RequestOf<'infer-encoded'>): Promise<Reply> {
+  let decoded;
+  try {
+    decoded = decodeBody(message.format, message.body, {
+      name: message.model,
+      version: message.version,
+      signature: message.signature,
+      hasBatchDimension: message.hasBatchDimension,
+    });
+  } catch (error) {
+    // Bad input, not a failed run: the engine answers it without counting it, as on the main thread.
+    const refused = { kind: 'refused' as const, error: serializeError(toBerthError(error)) };
+    return [{ type: 'inferred-encoded', requestId: message.requestId, outcome: refused }, []];
+  }
+  const ran = await runModel(message.model, message.version, decoded.inputs, decoded.outputs);
+  const prepared = prepareTensors(ran.outputs);
+  const outcome = {
+    kind: 'ran' as const,
+    outputs: prepared.tensors,
+    computeNs: ran.computeNs,
+    rows: decoded.rows,
+    request: decoded.request,
+  };
+  return [{ type: 'inferred-encoded', requestId: message.requestId, outcome }, prepared.transfer];
 }
 
 async function runScript(message: RequestOf<'script'>): Promise<Reply> {
@@ -183,6 +217,8 @@ async function answer(message: ToWorker): Promise<Reply> {
   switch (message.type) {
     case 'infer':
       return infer(message);
+    case 'infer-encoded':
+      return inferEncoded(message);
     case 'script':
       return runScript(message);
     case 'load':

@@ -11,6 +11,7 @@ import { tensorsText } from '../data-collector.js';
 import { parseJsonText, readBody } from './body.js';
 import { isJsonContentType, withSlot, type HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
+import { takesEncoded } from './v2-handlers.js';
 
 export function health(exchange: Exchange): void {
   exchange.send(200, 'text/plain; charset=utf-8', 'Healthy');
@@ -86,6 +87,24 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
 
   if (model!.signature === null)
     throw new BerthError('NOT_IMPLEMENTED', `model "${model!.name}" has no signature and no scoring script`);
+  if (takesEncoded(context, model!.name, model!.version, body.length)) {
+    const { engine } = context;
+    const encoded = await withSlot(context, exchange, signal, () =>
+      engine.inferEncoded!({
+        model: model!.name,
+        version: model!.version,
+        format: 'azure-json',
+        body,
+        signal,
+      }),
+    );
+    exchange.batchSize = encoded.batchSize;
+    context.metrics.recordInference(encoded.model, encoded.batchSize, encoded.queueMs, encoded.computeMs);
+    exchange.sendJson(200, encodeScoreResponse(encoded.outputs), {
+      'x-ms-run-fn-exec-ms': String(Math.round(encoded.queueMs + encoded.computeMs)),
+    });
+    return;
+  }
   const inputs = decodeScoreBody(parseJsonText(body.toString('utf8')), model!.signature);
   const collected = context.collector?.sample() === true ? tensorsText(inputs) : undefined;
   const result = await withSlot(context, exchange, signal, () =>

@@ -103,6 +103,9 @@ export async function infer(context: HttpContext, exchange: Exchange): Promise<v
 
   const signal = exchange.startDeadline(context.options.requestTimeoutMs);
   const body = await readBody(req, context.options.maxBodyBytes, padFor(headerLength), signal);
+  if (headerLength === undefined && takesEncoded(context, model.name, model.version, body.length)) {
+    return inferOnWorker(context, exchange, model.name, model.version, body, signal);
+  }
   let header: unknown;
   let binary: Buffer | undefined;
   if (headerLength === undefined) {
@@ -142,6 +145,39 @@ export async function infer(context: HttpContext, exchange: Exchange): Promise<v
       outputs: result.outputs,
     });
   }
+}
+
+/**
+ * A large JSON body for a model on workers goes to a worker still encoded (engine.inferEncoded), so
+ * the main thread does not spend its time parsing it. The data collector needs the decoded inputs
+ * here, so with one on, every body is decoded on the main thread.
+ */
+export function takesEncoded(context: HttpContext, model: string, version: string, bytes: number): boolean {
+  return (
+    context.collector === undefined &&
+    context.engine.inferEncoded !== undefined &&
+    context.engine.acceptsEncoded?.(model, version, bytes) === true
+  );
+}
+
+async function inferOnWorker(
+  context: HttpContext,
+  exchange: Exchange,
+  model: string,
+  version: string,
+  body: Buffer,
+  signal: AbortSignal,
+): Promise<void> {
+  const { engine } = context;
+  const result = await withSlot(context, exchange, signal, () =>
+    engine.inferEncoded!({ model, version, format: 'v2-json', body, signal }),
+  );
+  exchange.batchSize = result.batchSize;
+  context.metrics.recordInference(model, result.batchSize, result.queueMs, result.computeMs);
+  const request = result.request ?? { id: undefined, outputs: undefined, binaryOutput: false };
+  const encoded = encodeInferResponse(result.model, result.version, request.id, result.outputs, request);
+  if (encoded.binary.length === 0) exchange.sendJson(200, encoded.json);
+  else exchange.sendBinary(200, encoded.json, encoded.binary);
 }
 
 function repositoryOf(context: HttpContext) {

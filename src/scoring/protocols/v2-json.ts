@@ -232,7 +232,7 @@ export function encodeInferResponse(
   version: string,
   id: string | undefined,
   outputs: Record<string, TensorValue>,
-  request: DecodedInferRequest,
+  request: Pick<DecodedInferRequest, 'outputs' | 'binaryOutput'>,
 ): EncodedInferResponse {
   const binary: Uint8Array[] = [];
   let json = `{"model_name":${JSON.stringify(model)},"model_version":${JSON.stringify(version)}`;

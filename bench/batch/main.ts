@@ -2,7 +2,8 @@
  * `npm run bench:batch [-- --quick]`: how close the batch engines come to the physical limit on a
  * real model, and what losing a worker costs.
  *
- * 1. raw onnxruntime-node in process, intra-op threads {1,2} x batch {1,8,32}: the limit;
+ * 1. raw onnxruntime-node, intra-op threads {1,2} x batch {1,8,32} in process, and one single-threaded
+ *    process per core at once: the limit;
  * 2. the embedded engine, 2 worker processes;
  * 3. the cluster engine (Redis + BullMQ), 2 `berth worker` processes;
  * 4. the cluster engine again, one worker SIGKILLed halfway: % of throughput lost against (3),
@@ -165,7 +166,9 @@ async function main(): Promise<void> {
       value === undefined || limit === undefined ? '-' : (value / limit).toFixed(2);
     const rows: [string, number | undefined, string][] = [
       ...(raw?.points ?? []).map((point): [string, number, string] => [
-        `raw ort, ${point.threads} thread(s), batch ${point.batch}`,
+        point.processes > 1
+          ? `raw ort, ${point.processes} processes x 1 thread, batch ${point.batch}`
+          : `raw ort, ${point.threads} thread(s), batch ${point.batch}`,
         point.itemsPerSecond,
         ratio(point.itemsPerSecond),
       ]),
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
       `\nbatch inference, ${images} images, PP-OCR cls, ${perBatch} per mini-batch, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`,
     );
     console.log(
-      `limit = best raw point (${raw ? `${raw.best.threads} thread(s), batch ${raw.best.batch}` : '-'})\n`,
+      `limit = best raw point (${raw ? `${raw.best.processes} process(es) x ${raw.best.threads} thread(s), batch ${raw.best.batch}` : '-'})\n`,
     );
     console.log(`${'run'.padEnd(36)}${'items/s'.padStart(10)}${'x limit'.padStart(10)}`);
     for (const [name, value, share] of rows)

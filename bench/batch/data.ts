@@ -5,21 +5,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { seededRandom as random } from '../../test/fixtures/random.js';
 
 export const imageShape = [3, 48, 192] as const;
 export const imageValues = imageShape[0] * imageShape[1] * imageShape[2];
-
-/** mulberry32: small, fast and good enough to make inputs nobody can compress away. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function image(index: number): Float32Array {
   const next = random(index + 1);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelSignature } from '../../src/core/tensor.js';
 import type { EngineOptions, ModelToServe, TensorValue } from '../../src/scoring/engine.js';
-import { buildLinearModel, buildMlpModel, writeModel } from '../fixtures/onnx-builder.js';
+import { buildIdentityModel, buildLinearModel, buildMlpModel, writeModel } from '../fixtures/onnx-builder.js';
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), `berth-${prefix}-`));
@@ -84,4 +84,26 @@ export function writeScript(
 export function values(tensor: TensorValue | undefined): number[] {
   if (tensor === undefined) throw new Error('missing tensor');
   return Array.from(tensor.data as Float32Array);
+}
+
+/** An Identity model over the datatypes JSON cannot carry plainly: INT64, BOOL, BYTES and FP16. */
+export function identityModel(dir: string): ModelToServe {
+  const modelDir = join(dir, 'identity');
+  return {
+    name: 'identity',
+    version: '1',
+    framework: 'onnx',
+    modelDir,
+    modelFile: writeModel(
+      modelDir,
+      'identity.onnx',
+      buildIdentityModel([
+        { name: 'i64', datatype: 'INT64', shape: ['batch', 2] },
+        { name: 'flag', datatype: 'BOOL', shape: ['batch'] },
+        { name: 'text', datatype: 'BYTES', shape: ['batch'] },
+        { name: 'half', datatype: 'FP16', shape: ['batch'] },
+      ]),
+    ),
+    signature: null,
+  };
 }

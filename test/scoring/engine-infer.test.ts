@@ -3,9 +3,18 @@ import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ScoringEngine } from '../../src/scoring/engine/index.js';
 import { createEngine, resolveWorkerCount } from '../../src/scoring/engine/index.js';
-import { buildAddModel, buildIdentityModel, linearReference, writeModel } from '../fixtures/onnx-builder.js';
+import { buildAddModel, linearReference, writeModel } from '../fixtures/onnx-builder.js';
 import { ppocrClassifierPath } from '../fixtures/paths.js';
-import { fp32, linearModel, linearSignature, mlpModel, options, tempDir, values } from './engine-helpers.js';
+import {
+  fp32,
+  identityModel,
+  linearModel,
+  linearSignature,
+  mlpModel,
+  options,
+  tempDir,
+  values,
+} from './engine-helpers.js';
 
 describe('engine: ONNX inference', () => {
   const dir = tempDir('engine-infer');
@@ -13,7 +22,6 @@ describe('engine: ONNX inference', () => {
 
   before(async () => {
     const addDir = `${dir.path}/add`;
-    const identityDir = `${dir.path}/identity`;
     engine = await createEngine(
       options(
         [
@@ -27,23 +35,7 @@ describe('engine: ONNX inference', () => {
             modelFile: writeModel(addDir, 'add.onnx', buildAddModel()),
             signature: null,
           },
-          {
-            name: 'identity',
-            version: '1',
-            framework: 'onnx',
-            modelDir: identityDir,
-            modelFile: writeModel(
-              identityDir,
-              'identity.onnx',
-              buildIdentityModel([
-                { name: 'i64', datatype: 'INT64', shape: ['batch', 2] },
-                { name: 'flag', datatype: 'BOOL', shape: ['batch'] },
-                { name: 'text', datatype: 'BYTES', shape: ['batch'] },
-                { name: 'half', datatype: 'FP16', shape: ['batch'] },
-              ]),
-            ),
-            signature: null,
-          },
+          identityModel(dir.path),
         ],
         { workers: 2 },
       ),

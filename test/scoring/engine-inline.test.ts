@@ -2,8 +2,16 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { EngineOptions, InferRequest, InferResponse } from '../../src/scoring/engine.js';
 import { createEngine, type ScoringEngine } from '../../src/scoring/engine/index.js';
-import { buildIdentityModel, writeModel } from '../fixtures/onnx-builder.js';
-import { fp32, linearModel, mlpModel, options, tempDir, values, writeScript } from './engine-helpers.js';
+import {
+  fp32,
+  identityModel,
+  linearModel,
+  mlpModel,
+  options,
+  tempDir,
+  values,
+  writeScript,
+} from './engine-helpers.js';
 
 const inline = (mode: EngineOptions['execution']['inline'], inlineMaxRunMs = 0.1) => ({
   execution: { inline: mode, inlineMaxRunMs },
@@ -34,24 +42,7 @@ function typesRequest(): InferRequest {
 
 describe('engine: inline execution (models on the main thread)', () => {
   const dir = tempDir('engine-inline');
-  const identityDir = `${dir.path}/identity`;
-  const identity = {
-    name: 'identity',
-    version: '1',
-    framework: 'onnx' as const,
-    modelDir: identityDir,
-    modelFile: writeModel(
-      identityDir,
-      'identity.onnx',
-      buildIdentityModel([
-        { name: 'i64', datatype: 'INT64', shape: ['batch', 2] },
-        { name: 'flag', datatype: 'BOOL', shape: ['batch'] },
-        { name: 'text', datatype: 'BYTES', shape: ['batch'] },
-        { name: 'half', datatype: 'FP16', shape: ['batch'] },
-      ]),
-    ),
-    signature: null,
-  };
+  const identity = identityModel(dir.path);
   after(() => dir.remove());
 
   async function answersWith(

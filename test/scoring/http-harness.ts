@@ -2,8 +2,7 @@
  * Set-up for the HTTP front-end tests: fixture models written to a temp folder, a real scoring
  * server (real engine, real sockets on port 0) and small request helpers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelToServe } from '../../src/scoring/engine.js';
 import { resolveScoringOptions, type ScoringOptions } from '../../src/scoring/options.js';
@@ -12,29 +11,9 @@ import {
   type ScoringServerDependencies,
   type ScoringServerHandle,
 } from '../../src/scoring/server.js';
-import { buildAddModel, buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
+import { buildAddModel, writeModel } from '../fixtures/onnx-builder.js';
 
-export function tempDir(prefix: string): { path: string; remove: () => void } {
-  const path = mkdtempSync(join(tmpdir(), `berth-${prefix}-`));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
-}
-
-export function linearModel(dir: string, version = '1'): ModelToServe {
-  const modelDir = join(dir, `linear-${version}`);
-  return {
-    name: 'linear',
-    version,
-    framework: 'onnx',
-    modelDir,
-    modelFile: writeModel(modelDir, 'model.onnx', buildLinearModel()),
-    signature: {
-      inputs: [{ name: 'x', datatype: 'FP32', shape: ['batch', 3] }],
-      outputs: [{ name: 'y', datatype: 'FP32', shape: ['batch', 1] }],
-      opset: 13,
-      producer: 'berth',
-    },
-  };
-}
+export { linearModel, tempDir } from './engine-helpers.js';
 
 export function addModel(dir: string): ModelToServe {
   const modelDir = join(dir, 'add');

@@ -9,6 +9,7 @@
  * gateway's job), and persistence (the control plane stores specs and handles and redeploys them
  * after a restart). The adapter owns its clients, processes and connections and frees them in close().
  */
+import type { DeploymentSettings, ResolvedProbe } from '../core/specs/settings.js';
 import type { ModelSignature } from '../core/tensor.js';
 
 export const targetKinds = [
@@ -49,16 +50,15 @@ export interface TargetCapabilities {
   implemented: boolean;
 }
 
-export interface ProbeSettings {
-  initialDelayMs: number;
-  periodMs: number;
-  timeoutMs: number;
-  successThreshold: number;
-  failureThreshold: number;
-}
+/** Probe settings in milliseconds, as the spec resolution (core/specs/settings.ts) fills them. */
+export type ProbeSettings = ResolvedProbe;
 
-/** A deployment with every reference resolved and every default filled: what a target runs. */
-export interface ResolvedDeployment {
+/**
+ * A deployment with every reference resolved and every default filled: what a target runs. The
+ * settings part (instances, request settings, probes, environment, batching, resources, data
+ * collection) is the spec's resolution, shared with core/specs/settings.ts.
+ */
+export interface ResolvedDeployment extends DeploymentSettings {
   endpointName: string;
   deploymentName: string;
   /** The target's name (e.g. `local`, or a name from `berth target create`). */
@@ -77,19 +77,6 @@ export interface ResolvedDeployment {
   /** Absolute path of the scoring script; its folder is the code folder. */
   scoringScript: string | undefined;
   codeDir: string | undefined;
-  instanceCount: number;
-  requestSettings: {
-    requestTimeoutMs: number;
-    maxConcurrentRequestsPerInstance: number;
-    maxQueueWaitMs: number;
-  };
-  livenessProbe: ProbeSettings;
-  readinessProbe: ProbeSettings;
-  environmentVariables: Record<string, string>;
-  batching: { enabled: boolean; maxBatchSize: number; maxQueueDelayMs: number };
-  resources: { cpu: number | undefined; memoryBytes: number | undefined; gpu: number };
-  /** Model data collection, off unless asked. */
-  dataCollection: { enabled: boolean; samplingRate: number } | undefined;
 }
 
 /** What a target returns from deploy: JSON-serialisable, so the control plane can store it. */

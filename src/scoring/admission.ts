@@ -5,10 +5,11 @@
  * aborts leaves the queue with the signal's reason.
  */
 import { BerthError } from '../core/errors.js';
+import type { CancelSignal } from './cancel.js';
 import type { Admission } from './engine.js';
 
 /** The reason an aborted signal carries, as an Error (a bare abort() gives a DOMException, also an Error). */
-export function abortReason(signal: AbortSignal): Error {
+export function abortReason(signal: CancelSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error
     ? reason
@@ -23,7 +24,7 @@ export interface AdmissionOptions {
 interface Waiter {
   resolve: (release: () => void) => void;
   reject: (reason: Error) => void;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   onAbort: (() => void) | undefined;
   /** Left the queue when its signal aborted; skipped when its turn comes. */
   cancelled: boolean;

@@ -5,6 +5,7 @@
  * tensors or a typed BerthError (codes from core/errors.ts).
  */
 import type { ModelSignature, TensorDatatype } from '../core/tensor.js';
+import type { CancelSignal } from './cancel.js';
 
 /** Tensor contents: a typed array matching the datatype (FP16 as raw Uint16 bits, BOOL as Uint8) or strings for BYTES. */
 export type TensorData =
@@ -37,7 +38,7 @@ export interface InferRequest {
   inputs: Record<string, TensorValue>;
   /** Output names to return; undefined returns all of them. */
   outputs: string[] | undefined;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface InferResponse {
@@ -63,7 +64,7 @@ export interface EncodedInferRequest {
   format: 'v2-json' | 'azure-json';
   /** The whole body; spanning its whole ArrayBuffer, it is transferred (detached here), else copied. */
   body: Uint8Array;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** What a v2 response needs to know of the request that the worker decoded. */
@@ -84,7 +85,7 @@ export interface ScriptRequest {
   body: unknown;
   /** In raw mode; like tensor inputs, `bytes` spanning its whole ArrayBuffer is transferred (detached here). */
   raw: { bytes: Uint8Array; headers: Record<string, string>; method: string; path: string } | undefined;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface ScriptResponse {
@@ -249,7 +250,7 @@ export interface ModelRepository {
  */
 export interface Admission {
   /** Resolves with a release function once a slot is free; rejects at once with TOO_MANY_REQUESTS when the queue is full, or with the signal's reason when aborted while queued. */
-  acquire(signal?: AbortSignal): Promise<() => void>;
+  acquire(signal?: CancelSignal): Promise<() => void>;
   readonly inFlight: number;
   readonly queued: number;
 }

@@ -4,8 +4,9 @@
  * error), so the front end can tell a timeout from a disconnect.
  */
 import { BerthError } from '../../core/errors.js';
+import type { CancelSignal } from '../cancel.js';
 
-export function abortReason(signal: AbortSignal): Error {
+export function abortReason(signal: CancelSignal): Error {
   const reason: unknown = signal.reason;
   // DOMException (AbortError, TimeoutError) is an Error in Node; anything else gets wrapped.
   return reason instanceof Error
@@ -14,7 +15,7 @@ export function abortReason(signal: AbortSignal): Error {
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, signal: CancelSignal | undefined): Promise<T> {
   if (signal === undefined) return work;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortReason(signal));

@@ -19,6 +19,7 @@
  * request larger than `maxBatchSize` rows runs alone. Rows count toward the limit, not requests.
  */
 import { BerthError } from '../../core/errors.js';
+import type { CancelSignal } from '../cancel.js';
 import type { BatchEvent, EngineOptions, InferResponse, TensorValue } from '../engine.js';
 import type { Logger } from '../runtimes/logger.js';
 import { abortReason } from './abort.js';
@@ -39,7 +40,7 @@ export interface BatchRequest {
   outputs: string[] | undefined;
   rows: number;
   stackKey: string | undefined;
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   /** True when the model runs on the main thread (InlineSessions) instead of a worker. */
   inline: boolean;
 }

@@ -1,13 +1,14 @@
 /**
- * One AbortSignal per call that fires at whichever comes first: the server's `requestTimeoutMs`,
+ * One cancellation signal per call that fires at whichever comes first: the server's `requestTimeoutMs`,
  * the client's own deadline (`grpc-timeout`), or the client cancelling. Admission and the engine
  * both receive it, so time spent queued counts against the same budget as time spent computing.
  */
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
+import { CancelSource, type CancelSignal } from '../cancel.js';
 
 export interface CallSignal {
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Clears the timer and listener; call once the call has been answered. */
   dispose: () => void;
 }
@@ -16,7 +17,7 @@ export function createCallSignal(
   call: ServerUnaryCall<unknown, unknown>,
   requestTimeoutMs: number,
 ): CallSignal {
-  const controller = new AbortController();
+  const controller = new CancelSource();
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
   const clientMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : Infinity;

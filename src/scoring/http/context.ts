@@ -5,6 +5,7 @@
 import { BerthError, toBerthError } from '../../core/errors.js';
 import { abortReason } from '../admission.js';
 import type { Auth } from '../auth.js';
+import type { CancelSignal } from '../cancel.js';
 import type { DataCollector } from '../data-collector.js';
 import type { Admission, InferenceEngine, LoadedModel, ModelRepository, ScriptSchemas } from '../engine.js';
 import type { Logger } from '../logger.js';
@@ -56,14 +57,14 @@ export function findModel(engine: InferenceEngine, name: string, version: string
 }
 
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-export function raceSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+export function raceSignal<T>(work: Promise<T>, signal: CancelSignal): Promise<T> {
   return raceAndRelease(work, signal, undefined);
 }
 
 /** raceSignal, calling `release` once the race settles either way. */
 function raceAndRelease<T>(
   work: Promise<T>,
-  signal: AbortSignal,
+  signal: CancelSignal,
   release: (() => void) | undefined,
 ): Promise<T> {
   if (signal.aborted) {
@@ -107,7 +108,7 @@ const countRejected = (context: HttpContext, error: unknown): never => {
 export function withSlot<T>(
   context: HttpContext,
   exchange: Exchange,
-  signal: AbortSignal,
+  signal: CancelSignal,
   work: () => Promise<T>,
 ): Promise<T> {
   exchange.phase = 'engine';

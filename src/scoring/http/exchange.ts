@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { BerthError, errorCatalogue, toBerthError } from '../../core/errors.js';
+import { CancelSource, type CancelSignal } from '../cancel.js';
 import type { Route } from './routes.js';
 
 export type ExchangePhase = 'body' | 'engine';
@@ -22,7 +23,7 @@ export class Exchange {
   /** Where the request was when its deadline passed: reading the body (408) or in the engine (504). */
   phase: ExchangePhase = 'body';
   /** Set when the deadline passes or the client goes away. */
-  controller: AbortController | undefined;
+  controller: CancelSource | undefined;
   private timer: NodeJS.Timeout | undefined;
   closeConnection = false;
 
@@ -46,8 +47,8 @@ export class Exchange {
    * body is still arriving is the client's delay (408 Request Timeout); one that passes while the
    * request waits for a slot or runs in the engine is the server's (504 Gateway Timeout).
    */
-  startDeadline(timeoutMs: number): AbortSignal {
-    const controller = new AbortController();
+  startDeadline(timeoutMs: number): CancelSignal {
+    const controller = new CancelSource();
     this.controller = controller;
     this.timer = setTimeout(() => {
       const code = this.phase === 'body' ? 'REQUEST_TIMEOUT' : 'UPSTREAM_TIMEOUT';

@@ -18,6 +18,7 @@ import {
   withSlot,
   type HttpContext,
 } from './context.js';
+import type { CancelSignal } from '../cancel.js';
 import type { Exchange } from './exchange.js';
 
 const EMPTY = '';
@@ -166,7 +167,7 @@ async function inferOnWorker(
   model: string,
   version: string,
   body: Buffer,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<void> {
   const { engine } = context;
   const result = await withSlot(context, exchange, signal, () =>

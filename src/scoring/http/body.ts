@@ -1,6 +1,6 @@
 /**
- * Reads a request body into one buffer of its own (never node's shared pool, so the engine may
- * transfer it to a worker), with a size limit checked before reading when Content-Length says
+ * Reads a request body into one buffer (of its own when large, so the engine may transfer it to a
+ * worker), with a size limit checked before reading when Content-Length says
  * enough and after every chunk otherwise. `leadingPad` bytes are left in front of the body so a
  * binary request's tensor bytes, which start after its JSON header, land 8-byte aligned and can
  * be viewed in place.
@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BerthError } from '../../core/errors.js';
 import { abortReason } from '../admission.js';
+import type { CancelSignal } from '../cancel.js';
 
 export function tooLarge(limit: number): BerthError {
   return new BerthError('PAYLOAD_TOO_LARGE', `the request body is larger than the limit of ${limit} bytes`);
@@ -18,21 +19,31 @@ export function padFor(offset: number | undefined): number {
   return offset === undefined ? 0 : (8 - (offset % 8)) % 8;
 }
 
+/**
+ * Bodies up to this size come from node's shared buffer pool: they are decoded on the main thread
+ * and never transferred (the engine copies a view that does not span its whole ArrayBuffer), and a
+ * pooled slice spares each small request an ArrayBuffer of its own, which costs an allocation and
+ * the garbage collector's sweep of its backing store.
+ */
+const POOLED_BODY_BYTES = 4096;
+
+function allocateBody(length: number, leadingPad: number): Buffer {
+  if (leadingPad === 0 && length <= POOLED_BODY_BYTES) return Buffer.allocUnsafe(length);
+  return Buffer.from(new ArrayBuffer(length + leadingPad), leadingPad, length);
+}
+
 export function readBody(
   req: IncomingMessage,
   limit: number,
   leadingPad: number,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<Buffer> {
   const declaredText = req.headers['content-length'];
   const declared = declaredText === undefined ? undefined : Number(declaredText);
   if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
   if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<Buffer>((resolve, reject) => {
-    let target =
-      declared === undefined
-        ? undefined
-        : Buffer.from(new ArrayBuffer(declared + leadingPad), leadingPad, declared);
+    let target = declared === undefined ? undefined : allocateBody(declared, leadingPad);
     const chunks: Buffer[] = [];
     let received = 0;
     const cleanup = (): void => {
@@ -60,7 +71,7 @@ export function readBody(
     const onEnd = (): void => {
       cleanup();
       if (target === undefined) {
-        target = Buffer.from(new ArrayBuffer(received + leadingPad), leadingPad, received);
+        target = allocateBody(received, leadingPad);
         let offset = 0;
         for (const chunk of chunks) {
           chunk.copy(target, offset);

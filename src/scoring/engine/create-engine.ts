@@ -213,13 +213,7 @@ class Engine implements ScoringEngine {
     const entry = this.table
       .all()
       .find((candidate) => candidate.model.name === model && candidate.version === version);
-    return (
-      entry !== undefined &&
-      entry.state === 'ready' &&
-      !entry.inline &&
-      !entry.batchable &&
-      entry.signature !== null
-    );
+    return entry !== undefined && entry.state === 'ready' && !entry.inline && entry.signature !== null;
   }
 
   /** Not `async`, like infer. */
@@ -227,7 +221,7 @@ class Engine implements ScoringEngine {
     try {
       this.assertOpen();
       const entry = this.table.resolve(request.model, request.version);
-      if (entry.signature === null || entry.inline || entry.batchable) {
+      if (entry.signature === null || entry.inline) {
         throw new BerthError(
           'INTERNAL',
           `model "${entry.model.name}" version ${entry.version} does not take encoded requests`,

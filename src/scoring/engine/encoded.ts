@@ -1,8 +1,9 @@
 /**
  * Requests whose raw body a worker decodes (`inferEncoded`). Parsing a large JSON body costs the
  * main thread more than the model's run costs a worker; handing the bytes over lets every core
- * decode. Only models on workers that do not batch come here (a batch needs decoded tensors to
- * stack), so a request goes to a worker at once, like a non-batching request in the batcher.
+ * decode. Models on workers come here whether or not they batch: such a request runs alone on the
+ * worker that decoded it (its tensors never reach the main thread to be stacked with others),
+ * which costs little, as decoding a body this large takes longer than the model's run.
  *
  * Kept equal to the batcher's path: the least-loaded worker, the signal's reason on abort (a late
  * result is dropped), WORKER_CRASHED from the pool, the same statistics and batch events, and
@@ -11,6 +12,7 @@
  */
 import { BerthError, deserializeError } from '../../core/errors.js';
 import type { ModelSignature } from '../../core/tensor.js';
+import type { CancelSignal } from '../cancel.js';
 import type { BatchEvent, EncodedInferRequest, EncodedInferResponse } from '../engine.js';
 import { abortReason } from './abort.js';
 import { InFlight } from './in-flight.js';
@@ -81,7 +83,7 @@ export class EncodedRunner {
         this.stats.failure(target.name, target.version, elapsedNs());
         reject(error instanceof Error ? error : new Error(String(error)));
       };
-      const onAbort = (): void => fail(abortReason(signal as AbortSignal));
+      const onAbort = (): void => fail(abortReason(signal as CancelSignal));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pool.call(worker, call, bytes.transfer).then(
         ({ outcome }) => {

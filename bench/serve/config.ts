@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * How long each part of the benchmark runs. The full run fits in about 3-5 minutes on 2 cores;
  * `--quick` is a ~30 s smoke run that exercises every path with short windows.
@@ -12,6 +14,9 @@ export interface BenchConfig {
   rawMs: number;
   batchSizes: number[];
   threadCounts: number[];
+  /** Single-threaded sessions run at once for the parallel part of the limit (one per core). */
+  parallelSessions: number;
+  parallelBatchSizes: number[];
   concurrencies: number[];
 }
 
@@ -25,6 +30,8 @@ export function resolveConfig(argv: readonly string[]): BenchConfig {
         rawMs: 100,
         batchSizes: [1, 2, 4, 8, 16, 32],
         threadCounts: [1, 2],
+        parallelSessions: availableParallelism(),
+        parallelBatchSizes: [1, 4, 8, 16],
         concurrencies: [1, 16, 64],
       }
     : {
@@ -34,6 +41,8 @@ export function resolveConfig(argv: readonly string[]): BenchConfig {
         rawMs: 1200,
         batchSizes: [1, 2, 4, 8, 16, 32],
         threadCounts: [1, 2],
+        parallelSessions: availableParallelism(),
+        parallelBatchSizes: [1, 4, 8, 16],
         concurrencies: [1, 16, 64],
       };
 }

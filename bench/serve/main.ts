@@ -116,7 +116,8 @@ async function grpcSeries(
 }
 
 /**
- * berth at the defaults `berth serve` gives, plus three documented flags: --max-queue-size,
+ * berth at the defaults `berth serve` gives, plus documented flags: --batching --max-batch-size 16
+ * (dynamic batching is opt-in, as in Triton; 16 is the raw sweep's best batch), --max-queue-size,
  * --request-timeout-ms and --log-level silent (the bench measures serving, not log shipping).
  * Placement (inline for the tiny model, workers for the OCR model) is the 'auto' default.
  */
@@ -133,6 +134,7 @@ function berthOptions(models: BenchModel[], benchConfig: BenchConfig): Record<st
       maxQueueSize: deepest * 4,
       requestTimeoutMs: 30_000,
       logLevel: 'silent',
+      batching: { enabled: true, maxBatchSize: 16 },
     },
   };
 }

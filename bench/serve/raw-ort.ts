@@ -1,14 +1,18 @@
 /**
  * Part 1, the physical limit: onnxruntime-node in this process with nothing around it, sweeping
- * intra-op threads and batch size. Runs are back to back, one at a time, for a fixed window.
+ * intra-op threads and batch size (runs back to back, one at a time, for a fixed window), and
+ * one single-threaded session per core running at once on worker threads.
  */
 import ort from 'onnxruntime-node';
 import type { BenchConfig } from './config.js';
+import { measureParallelSessions } from './raw-workers.js';
 import { itemSize, sampleData, type BenchModel } from './models.js';
 import { summarize } from './stats.js';
 
 export interface RawPoint {
-  /** undefined: onnxruntime's default thread count. */
+  /** Sessions running at once, each on its own worker thread (1: this thread alone). */
+  sessions: number;
+  /** Intra-op threads per session; undefined: onnxruntime's default thread count. */
   threads: number | undefined;
   batch: number;
   itemsPerSecond: number;
@@ -30,6 +34,13 @@ export async function measureRaw(model: BenchModel, config: BenchConfig): Promis
   const defaultPoint = await measure(model, undefined, 1, config.rawMs);
   for (const threads of config.threadCounts) {
     for (const batch of config.batchSizes) points.push(await measure(model, threads, batch, config.rawMs));
+  }
+  if (config.parallelSessions > 1) {
+    const job = { file: model.file, input: model.input, itemShape: model.itemShape, windowMs: config.rawMs };
+    for (const batch of config.parallelBatchSizes) {
+      const rate = await measureParallelSessions(job, batch, config.parallelSessions);
+      points.push({ ...rate, threads: 1, batch });
+    }
   }
   const best = [defaultPoint, ...points].reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
   return {
@@ -68,6 +79,7 @@ async function measure(
     }
     const elapsedMs = performance.now() - start;
     return {
+      sessions: 1,
       threads,
       batch,
       itemsPerSecond: (samples.length * batch * 1000) / elapsedMs,

@@ -29,19 +29,24 @@ function pad(text: string | number, width: number, left = false): string {
 }
 
 export function printRaw(raw: RawResult): void {
-  console.log(`\nraw onnxruntime-node, ${raw.model} (in process, one run at a time)`);
-  console.log(`${pad('threads', 8)} ${pad('batch', 6)} ${pad('items/s', 10)} ${pad('ms/run', 9)}`);
+  console.log(
+    `\nraw onnxruntime-node, ${raw.model} (in process; sessions > 1 run at once on worker threads)`,
+  );
+  console.log(`${pad('threads', 12)} ${pad('batch', 6)} ${pad('items/s', 10)} ${pad('ms/run', 9)}`);
   const rows = [
     { ...raw.default, label: 'default' },
-    ...raw.points.map((p) => ({ ...p, label: String(p.threads) })),
+    ...raw.points.map((p) => ({
+      ...p,
+      label: p.sessions > 1 ? `${p.sessions} x ${p.threads}` : String(p.threads),
+    })),
   ];
   for (const row of rows) {
     console.log(
-      `${pad(row.label, 8)} ${pad(row.batch, 6)} ${pad(round(row.itemsPerSecond, 0), 10)} ${pad(round(row.runMs, 3), 9)}`,
+      `${pad(row.label, 12)} ${pad(row.batch, 6)} ${pad(round(row.itemsPerSecond, 0), 10)} ${pad(round(row.runMs, 3), 9)}`,
     );
   }
   console.log(
-    `best: threads ${raw.best.threads ?? 'default'} batch ${raw.best.batch} = ${round(raw.best.itemsPerSecond, 0)} items/s, ` +
+    `best: ${raw.best.sessions > 1 ? `${raw.best.sessions} sessions x ` : ''}threads ${raw.best.threads ?? 'default'} batch ${raw.best.batch} = ${round(raw.best.itemsPerSecond, 0)} items/s, ` +
       `${round(raw.bestOverDefault, 2)}x the default (batch 1, default threads)`,
   );
 }

@@ -129,13 +129,35 @@ export function withSlot<T>(
 
 const jsonTypes = ['application/json', 'text/json'];
 
+type MediaKind = 'json' | 'octet-stream' | 'other';
+
+/**
+ * Content-Type values seen so far and what they are: clients send the same few values on every
+ * request, so each is split and lower-cased once. Bounded: cleared when it fills.
+ */
+const mediaKinds = new Map<string, MediaKind>();
+
+function mediaKind(value: string): MediaKind {
+  let kind = mediaKinds.get(value);
+  if (kind === undefined) {
+    const type = value.split(';', 1)[0]!.trim().toLowerCase();
+    kind =
+      jsonTypes.includes(type) || type.endsWith('+json')
+        ? 'json'
+        : type === 'application/octet-stream'
+          ? 'octet-stream'
+          : 'other';
+    if (mediaKinds.size >= 64) mediaKinds.clear();
+    mediaKinds.set(value, kind);
+  }
+  return kind;
+}
+
 /** True for a JSON media type (parameters such as charset allowed); undefined counts as JSON. */
 export function isJsonContentType(value: string | undefined): boolean {
-  if (value === undefined || value === '') return true;
-  const type = value.split(';', 1)[0]!.trim().toLowerCase();
-  return jsonTypes.includes(type) || type.endsWith('+json');
+  return value === undefined || value === '' || mediaKind(value) === 'json';
 }
 
 export function isOctetStream(value: string | undefined): boolean {
-  return value !== undefined && value.split(';', 1)[0]!.trim().toLowerCase() === 'application/octet-stream';
+  return value !== undefined && value !== '' && mediaKind(value) === 'octet-stream';
 }

@@ -133,6 +133,24 @@ const fixed = {
   '/v2/repository/index': plain(routes.v2RepoIndex),
 };
 
+/**
+ * Model routes matched so far, by path: a client repeats the same few paths, and a match is never
+ * modified, so it is shared. Bounded: cleared when it fills. Paths that fail to match or to decode
+ * are not kept.
+ */
+const modelMatches = new Map<string, RouteMatch>();
+
+function matchModelPath(path: string): RouteMatch | undefined {
+  let found = modelMatches.get(path);
+  if (found === undefined) {
+    found = matchModel(path.slice('/v2/models/'.length));
+    if (found === undefined) return undefined;
+    if (modelMatches.size >= 256) modelMatches.clear();
+    modelMatches.set(path, found);
+  }
+  return found;
+}
+
 /** The route for a path (query already removed), or undefined. */
 export function matchRoute(path: string): RouteMatch | undefined {
   switch (path) {
@@ -147,7 +165,7 @@ export function matchRoute(path: string): RouteMatch | undefined {
     case '/v2/repository/index':
       return fixed[path];
     default:
-      if (path.startsWith('/v2/models/')) return matchModel(path.slice('/v2/models/'.length));
+      if (path.startsWith('/v2/models/')) return matchModelPath(path);
       if (path.startsWith('/v2/repository/models/'))
         return matchRepository(path.slice('/v2/repository/models/'.length));
       return undefined;

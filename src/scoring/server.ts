@@ -17,6 +17,7 @@ import { createAuth, type Auth } from './auth.js';
 import { createDataCollector } from './data-collector.js';
 import type { Admission, InferenceEngine, ModelRepository } from './engine.js';
 import { createEngine } from './engine/index.js';
+import { BodyBufferPool } from './http/body-pool.js';
 import { createHttpFrontEnd } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { ScoringMetrics } from './metrics.js';
@@ -102,6 +103,7 @@ export async function startScoringServer(
     collector,
     repository: dependencies.repository,
     options,
+    bodies: new BodyBufferPool(),
     scriptSchemas: () => engine.scriptSchemas?.(),
   });
 

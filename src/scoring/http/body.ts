@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { BerthError } from '../../core/errors.js';
 import { abortReason } from '../admission.js';
 import type { CancelSignal } from '../cancel.js';
+import type { BodyBufferPool } from './body-pool.js';
 
 export function tooLarge(limit: number): BerthError {
   return new BerthError('PAYLOAD_TOO_LARGE', `the request body is larger than the limit of ${limit} bytes`);
@@ -27,9 +28,16 @@ export function padFor(offset: number | undefined): number {
  */
 const POOLED_BODY_BYTES = 4096;
 
-function allocateBody(length: number, leadingPad: number): Buffer {
+/**
+ * A buffer for a body of `length` bytes after `leadingPad` bytes. Larger ones get an ArrayBuffer of
+ * their own, starting at offset 0 (transferable), and not zero-filled: every byte is written from
+ * the socket before the body is used, and the length is checked.
+ */
+function allocateBody(length: number, leadingPad: number, pool: BodyBufferPool | undefined): Buffer {
   if (leadingPad === 0 && length <= POOLED_BODY_BYTES) return Buffer.allocUnsafe(length);
-  return Buffer.from(new ArrayBuffer(length + leadingPad), leadingPad, length);
+  if (pool !== undefined) return Buffer.from(pool.acquire(length + leadingPad), leadingPad, length);
+  const whole = Buffer.allocUnsafeSlow(length + leadingPad);
+  return whole.subarray(leadingPad);
 }
 
 export function readBody(
@@ -37,13 +45,15 @@ export function readBody(
   limit: number,
   leadingPad: number,
   signal: CancelSignal,
+  /** Where a large body's memory comes from; the caller gives it back (see body-pool.ts). */
+  pool?: BodyBufferPool,
 ): Promise<Buffer> {
   const declaredText = req.headers['content-length'];
   const declared = declaredText === undefined ? undefined : Number(declaredText);
   if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
   if (signal.aborted) return Promise.reject(abortReason(signal));
   return new Promise<Buffer>((resolve, reject) => {
-    let target = declared === undefined ? undefined : allocateBody(declared, leadingPad);
+    let target = declared === undefined ? undefined : allocateBody(declared, leadingPad, pool);
     const chunks: Buffer[] = [];
     let received = 0;
     const cleanup = (): void => {
@@ -71,7 +81,7 @@ export function readBody(
     const onEnd = (): void => {
       cleanup();
       if (target === undefined) {
-        target = allocateBody(received, leadingPad);
+        target = allocateBody(received, leadingPad, pool);
         let offset = 0;
         for (const chunk of chunks) {
           chunk.copy(target, offset);

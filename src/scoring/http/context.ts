@@ -6,6 +6,7 @@ import { BerthError, toBerthError } from '../../core/errors.js';
 import { abortReason } from '../admission.js';
 import type { Auth } from '../auth.js';
 import type { CancelSignal } from '../cancel.js';
+import type { BodyBufferPool } from './body-pool.js';
 import type { DataCollector } from '../data-collector.js';
 import type { Admission, InferenceEngine, LoadedModel, ModelRepository, ScriptSchemas } from '../engine.js';
 import type { Logger } from '../logger.js';
@@ -22,6 +23,8 @@ export interface HttpContext {
   collector: DataCollector | undefined;
   repository: ModelRepository | undefined;
   options: ResolvedScoringOptions;
+  /** Memory for binary request bodies, reused once the engine is done with a body. */
+  bodies: BodyBufferPool;
   /** The JSON schemas the scoring script declares, when the engine knows them. */
   scriptSchemas: () => ScriptSchemas | undefined;
 }

@@ -19,6 +19,7 @@ import {
   type HttpContext,
 } from './context.js';
 import type { CancelSignal } from '../cancel.js';
+import type { LoadedModel } from '../engine.js';
 import type { Exchange } from './exchange.js';
 
 const EMPTY = '';
@@ -103,10 +104,36 @@ export async function infer(context: HttpContext, exchange: Exchange): Promise<v
   if (!model.ready) throw new BerthError('NOT_READY', `model "${model.name}" is not ready`);
 
   const signal = exchange.startDeadline(context.options.requestTimeoutMs);
-  const body = await readBody(req, context.options.maxBodyBytes, padFor(headerLength), signal);
-  if (headerLength === undefined && takesEncoded(context, model.name, model.version, body.length)) {
-    return inferOnWorker(context, exchange, model.name, model.version, body, signal);
+  if (headerLength === undefined) {
+    const body = await readBody(req, context.options.maxBodyBytes, 0, signal);
+    if (takesEncoded(context, model.name, model.version, body.length))
+      return inferOnWorker(context, exchange, model.name, model.version, body, signal);
+    return inferDecoded(context, exchange, model, body, undefined, signal);
   }
+  // A binary body's memory is reused once the engine has answered; after an abort a run may still
+  // be reading it, so it is left to the garbage collector.
+  const body = await readBody(
+    req,
+    context.options.maxBodyBytes,
+    padFor(headerLength),
+    signal,
+    context.bodies,
+  );
+  try {
+    await inferDecoded(context, exchange, model, body, headerLength, signal);
+  } finally {
+    if (!signal.aborted) context.bodies.release(body.buffer);
+  }
+}
+
+async function inferDecoded(
+  context: HttpContext,
+  exchange: Exchange,
+  model: LoadedModel,
+  body: Buffer,
+  headerLength: number | undefined,
+  signal: CancelSignal,
+): Promise<void> {
   let header: unknown;
   let binary: Buffer | undefined;
   if (headerLength === undefined) {

@@ -6,6 +6,7 @@
 import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
 import type { TensorSpec } from '../../core/tensor.js';
+import { abortReason } from '../admission.js';
 import type { CancelSignal } from '../cancel.js';
 import type { Admission, InferenceEngine, InferResponse, LoadedModel } from '../engine.js';
 import { checkInputs, checkOutputNames } from '../protocols/signature-check.js';
@@ -104,10 +105,10 @@ async function modelInfer(
 
 /** Settles with the inference, or rejects with the signal's reason as soon as it aborts. */
 function untilAborted(inference: Promise<InferResponse>, signal: CancelSignal): Promise<InferResponse> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(abortReason(signal));
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
+    onAbort = () => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([inference, aborted]).finally(() => {

@@ -2,12 +2,15 @@
  * Tensors as JSON: arrays of numbers, booleans or strings, flat or nested row-major, into the typed
  * arrays the engine takes, and back into JSON text. Every element is checked once, on the way in,
  * so a bad value is named with its input and position; output is written as text directly (no
- * intermediate arrays, no second serialisation).
+ * intermediate arrays, no second serialisation). Data may also come as a NumberArraySpan (bodies
+ * parsed from bytes on the workers): its numbers are read straight into the typed array, and a span
+ * that breaks any rule is turned into plain arrays and read the ordinary way, for the same error.
  */
 import { BerthError } from '../../core/errors.js';
 import type { TensorDatatype } from '../../core/tensor.js';
 import type { TensorData, TensorValue } from '../engine.js';
 import { fromHalfBits, toHalfBits } from './fp16.js';
+import { NumberArraySpan } from './number-span.js';
 
 /** Nesting deeper than this is refused before any work is done on it. */
 export const MAX_JSON_RANK = 32;
@@ -163,6 +166,74 @@ function walk(node: unknown[], depth: number, dims: readonly number[] | undefine
 }
 
 /**
+ * Reads a span's numbers into `target` as the datatype's converter would take JSON.parse's values;
+ * false at the first number the converter refuses (the ordinary path then names it), and false at
+ * once when the datatype needs most numbers exactly and most of them can only be read exactly from
+ * their text: JSON.parse of the whole span is then quicker than one Number() per element.
+ */
+function fillFromSpan(span: NumberArraySpan, datatype: TensorDatatype, target: TensorData): boolean {
+  const count = span.count;
+  if (datatype !== 'FP32' && datatype !== 'FP16' && span.inexact * 8 > count) return false;
+  switch (datatype) {
+    case 'FP32': {
+      const floats = target as Float32Array;
+      for (let i = 0; i < count; i++) {
+        const v = span.float32(i);
+        if (v - v !== 0) return false;
+        floats[i] = v;
+      }
+      return true;
+    }
+    case 'FP16': {
+      // toHalfBits rounds through FP32 first, so the FP32 reading gives the same bits.
+      const halves = target as Uint16Array;
+      for (let i = 0; i < count; i++) {
+        const v = span.float32(i);
+        if (v - v !== 0) return false;
+        const bits = toHalfBits(v);
+        if ((bits & 0x7c00) === 0x7c00) return false;
+        halves[i] = bits;
+      }
+      return true;
+    }
+    case 'FP64': {
+      const doubles = target as Float64Array;
+      for (let i = 0; i < count; i++) {
+        const v = span.number(i);
+        if (v - v !== 0) return false;
+        doubles[i] = v;
+      }
+      return true;
+    }
+    default: {
+      const convert = converters[datatype];
+      const values = target as unknown as (number | bigint | string)[];
+      for (let i = 0; i < count; i++) {
+        const converted = convert(span.number(i));
+        if (converted === undefined) return false;
+        values[i] = converted;
+      }
+      return true;
+    }
+  }
+}
+
+/**
+ * A span's tensor data when it passes every check of the array path below (count, flat or nested
+ * from its first item, depth, each value), else undefined.
+ */
+function spanTensorData(
+  datatype: TensorDatatype,
+  count: number,
+  span: NumberArraySpan,
+): TensorData | undefined {
+  if (span.count !== count) return undefined;
+  if (span.depth > 0 && !(span.firstIsArray && span.depth < MAX_JSON_RANK)) return undefined;
+  const target = allocateTensorData(datatype, count);
+  return fillFromSpan(span, datatype, target) ? target : undefined;
+}
+
+/**
  * Converts `data` (flat, or nested in row-major order) into a typed array of `datatype` holding
  * exactly as many elements as `shape` says.
  */
@@ -172,6 +243,11 @@ export function jsonToTensorData(
   shape: readonly number[],
   data: unknown,
 ): TensorData {
+  if (data instanceof NumberArraySpan) {
+    const read = spanTensorData(datatype, elementCount(shape), data);
+    if (read !== undefined) return read;
+    data = data.materialize();
+  }
   if (!Array.isArray(data)) throw new BerthError('BAD_INPUT', `input "${name}": data must be an array`);
   const count = elementCount(shape);
   const filler = new Filler(name, datatype, allocateTensorData(datatype, count), count);
@@ -209,6 +285,14 @@ export function inferJsonShape(name: string, data: unknown): number[] {
 
 /** Converts a nested array whose shape was taken by inferJsonShape, checking it is rectangular. */
 export function nestedJsonToTensor(name: string, datatype: TensorDatatype, data: unknown): TensorValue {
+  if (data instanceof NumberArraySpan) {
+    const shape = data.shape;
+    if (shape !== undefined && shape.length <= MAX_JSON_RANK) {
+      const target = allocateTensorData(datatype, data.count);
+      if (fillFromSpan(data, datatype, target)) return { datatype, shape: [...shape], data: target };
+    }
+    data = data.materialize();
+  }
   const shape = inferJsonShape(name, data);
   const count = elementCount(shape);
   const filler = new Filler(name, datatype, allocateTensorData(datatype, count), count);

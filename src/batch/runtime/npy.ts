@@ -24,15 +24,18 @@ const readers: Record<string, (view: DataView, offset: number) => number> = {
 };
 
 /** Little-endian dtypes a typed array reads as they are (this machine is little-endian, as Node's targets are). */
-const directArrays: Record<string, (buffer: ArrayBuffer) => ArrayLike<number>> = {
-  f4: (buffer) => new Float32Array(buffer),
-  f8: (buffer) => new Float64Array(buffer),
-  i1: (buffer) => new Int8Array(buffer),
-  u1: (buffer) => new Uint8Array(buffer),
-  i2: (buffer) => new Int16Array(buffer),
-  u2: (buffer) => new Uint16Array(buffer),
-  i4: (buffer) => new Int32Array(buffer),
-  u4: (buffer) => new Uint32Array(buffer),
+const directArrays: Record<
+  string,
+  (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayLike<number>
+> = {
+  f4: (buffer, byteOffset, length) => new Float32Array(buffer, byteOffset, length),
+  f8: (buffer, byteOffset, length) => new Float64Array(buffer, byteOffset, length),
+  i1: (buffer, byteOffset, length) => new Int8Array(buffer, byteOffset, length),
+  u1: (buffer, byteOffset, length) => new Uint8Array(buffer, byteOffset, length),
+  i2: (buffer, byteOffset, length) => new Int16Array(buffer, byteOffset, length),
+  u2: (buffer, byteOffset, length) => new Uint16Array(buffer, byteOffset, length),
+  i4: (buffer, byteOffset, length) => new Int32Array(buffer, byteOffset, length),
+  u4: (buffer, byteOffset, length) => new Uint32Array(buffer, byteOffset, length),
 };
 
 export function parseNpy(bytes: Uint8Array): NumericTensor {
@@ -67,9 +70,13 @@ export function parseNpy(bytes: Uint8Array): NumericTensor {
     throw new BerthError('BAD_INPUT', '.npy file is shorter than its shape says');
   const direct = directArrays[type];
   if (direct !== undefined) {
-    // One copy into a fresh (hence aligned) buffer, then a typed view: no per-element reads.
+    // A typed view, no per-element reads. The data of a file read into its own buffer starts
+    // aligned (writers pad the header to 64 bytes), so it is viewed where it lies; otherwise one
+    // copy into a fresh, hence aligned, buffer.
+    const start = bytes.byteOffset + dataStart;
+    if (start % size === 0) return { shape, data: direct(bytes.buffer as ArrayBuffer, start, count) };
     const copy = new Uint8Array(bytes.subarray(dataStart, dataStart + count * size));
-    return { shape, data: direct(copy.buffer) };
+    return { shape, data: direct(copy.buffer, 0, count) };
   }
   const data = new Float64Array(count);
   for (let i = 0; i < count; i += 1) data[i] = read(view, dataStart + i * size);

@@ -16,6 +16,12 @@ export interface ProgramAnswer {
 }
 
 export interface BatchProgram {
+  /**
+   * The program opens each input file itself and reports one it cannot read as an item error
+   * (built-in scoring), so the runner leaves out its own readability check, which would open every
+   * file a second time. A script gets paths and opens them as it likes: the runner checks for it.
+   */
+  readonly readsFiles: boolean;
   run(items: ItemsForRun, miniBatch: { index: number; attempt: number }): Promise<ProgramAnswer>;
   close(): Promise<void>;
 }

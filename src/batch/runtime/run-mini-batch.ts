@@ -25,7 +25,7 @@ export async function runMiniBatch(
   const { plan } = task;
   const base = { index: plan.index, attempt: task.attempt, worker };
   try {
-    const { items, failed } = await readItems(task);
+    const { items, failed } = await readItems(task, program.readsFiles);
     let rows: ResultRow[] = [];
     if (items.keys.length > 0) {
       const answer = await program.run(items, { index: plan.index, attempt: task.attempt });
@@ -62,16 +62,22 @@ function allKeys(task: MiniBatchTask): string[] {
   return Array.from({ length: plan.rowCount }, (_, i) => rowKey(plan.source, plan.firstRow + i));
 }
 
-async function readItems(task: MiniBatchTask): Promise<{ items: ItemsForRun; failed: Failed[] }> {
+async function readItems(
+  task: MiniBatchTask,
+  programReadsFiles: boolean,
+): Promise<{ items: ItemsForRun; failed: Failed[] }> {
   const { plan } = task;
   const failed: Failed[] = [];
   if (plan.kind === 'files') {
+    if (programReadsFiles)
+      return { items: { kind: 'files', keys: [...plan.paths], paths: [...plan.paths] }, failed };
+    const problems = await checkAll(plan.paths);
     const paths: string[] = [];
-    for (const path of plan.paths) {
-      const problem = await unreadable(path);
+    plan.paths.forEach((path, i) => {
+      const problem = problems[i];
       if (problem === undefined) paths.push(path);
       else failed.push({ key: path, error: problem });
-    }
+    });
     return { items: { kind: 'files', keys: [...paths], paths }, failed };
   }
   let read: ReadRow[];
@@ -92,6 +98,22 @@ async function readItems(task: MiniBatchTask): Promise<{ items: ItemsForRun; fai
   }
   return { items: { kind: 'rows', keys, rows }, failed };
 }
+
+/**
+ * Checks files several at a time: one after another, each check's latency would add up while the
+ * core idles; all at once, a mini-batch of thousands of files could run out of file descriptors.
+ */
+async function checkAll(paths: string[]): Promise<(string | undefined)[]> {
+  const problems: (string | undefined)[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < paths.length; i = next++) problems[i] = await unreadable(paths[i] ?? '');
+  };
+  await Promise.all(Array.from({ length: Math.min(checksAtOnce, paths.length) }, lane));
+  return problems;
+}
+
+const checksAtOnce = 16;
 
 async function unreadable(path: string): Promise<string | undefined> {
   try {

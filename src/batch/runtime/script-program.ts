@@ -68,6 +68,7 @@ export async function loadScriptProgram(
     throw new BerthError('RUN_FAILED', `scoring script ${scriptPath}: init() failed: ${describe(error)}`);
   }
   return {
+    readsFiles: false,
     async run(items: ItemsForRun, miniBatch): Promise<ProgramAnswer> {
       const input = items.kind === 'files' ? items.paths : items.rows;
       const ctx: BatchRunContext = {

@@ -1,8 +1,9 @@
 /**
  * The coordinator runs a planned job to its end on one engine: it hands out mini-batches (at most
- * `instance_count × max_concurrency_per_instance` at once), retries failed attempts up to
- * `max_retries`, checks the failure limits after every outcome, keeps the first successful result
- * of each mini-batch, and finally merges the output. It is the only writer of the job folder.
+ * `instance_count × max_concurrency_per_instance` run at once, and as many more wait in the engine;
+ * see `attemptsInFlight`), retries failed attempts up to `max_retries`, checks the failure limits
+ * after every outcome, keeps the first successful result of each mini-batch, and finally merges
+ * the output. It is the only writer of the job folder.
  *
  * It runs the mini-batches that have no result yet, so a first run and a `resume` are the same
  * code. State written to status.json: running → completed | failed | canceled. A coordinator
@@ -35,6 +36,21 @@ export interface CoordinatorOptions {
   signal?: AbortSignal;
   /** How often status.json is refreshed and the cancel marker checked. Default 500 ms. */
   tickMs?: number;
+}
+
+/**
+ * How many attempts the coordinator hands an engine at once: twice the slots that run them. The
+ * engine holds the second attempt of a slot until the slot frees, then starts it at once, so a
+ * worker goes from one mini-batch to the next without waiting for the coordinator to store an
+ * outcome and send the next (a round trip, and for the cluster a trip through Redis). Held attempts
+ * do not run: `max_concurrency_per_instance` still bounds what runs at once, and an attempt's
+ * timeout starts when it runs.
+ */
+export function attemptsInFlight(deployment: {
+  instanceCount: number;
+  maxConcurrencyPerInstance: number;
+}): number {
+  return 2 * deployment.instanceCount * deployment.maxConcurrencyPerInstance;
 }
 
 export async function coordinate(options: CoordinatorOptions): Promise<StoredStatus> {
@@ -125,8 +141,7 @@ class CoordinatorRun {
   }
 
   private async drain(): Promise<void> {
-    const concurrency =
-      this.record.deployment.instanceCount * this.record.deployment.maxConcurrencyPerInstance;
+    const concurrency = attemptsInFlight(this.record.deployment);
     const inflight = new Set<Promise<void>>();
     for (;;) {
       while (this.stop === undefined && inflight.size < concurrency && this.queue.length > 0) {
@@ -145,7 +160,8 @@ class CoordinatorRun {
     const tries = (this.triesThisRun.get(index) ?? 0) + 1;
     this.triesThisRun.set(index, tries);
     const attempt = (this.attemptsBefore.get(index) ?? 0) + tries;
-    this.status.counts.running += 1;
+    // Counted from the moment a worker takes it: an attempt the engine still holds is not running.
+    let started = false;
     let outcome: MiniBatchOutcome;
     try {
       outcome = await this.options.engine.execute(
@@ -159,6 +175,8 @@ class CoordinatorRun {
         this.controller.signal,
         {
           onStarted: (worker) => {
+            if (!started) this.status.counts.running += 1;
+            started = true;
             this.status.workers[worker.name] = {
               pid: worker.pid,
               host: worker.host,
@@ -174,11 +192,13 @@ class CoordinatorRun {
         outcome = this.engineFailure(index, attempt, error);
       } else return;
     } finally {
-      this.status.counts.running -= 1;
+      if (started) this.status.counts.running -= 1;
     }
     if (this.stop !== undefined) return;
     const worker = this.status.workers[outcome.worker];
-    if (worker !== undefined) this.status.workers[outcome.worker] = { ...worker, miniBatch: undefined };
+    // The worker may already be on its next mini-batch (it was waiting in the engine).
+    if (worker?.miniBatch === index)
+      this.status.workers[outcome.worker] = { ...worker, miniBatch: undefined };
     await this.handleOutcome(outcome, tries);
   }
 

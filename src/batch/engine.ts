@@ -98,7 +98,10 @@ export interface MiniBatchOutcome {
 
 /** Optional callbacks an engine calls while an attempt runs; an engine may ignore them. */
 export interface ExecuteHooks {
-  /** The attempt was handed to a worker: lets `status` show who runs what (and tests find the pid). */
+  /**
+   * The attempt was handed to a worker and runs from now on (an attempt the engine still holds has
+   * not started): lets `status` show who runs what and count what runs (and tests find the pid).
+   */
   onStarted?(worker: { name: string; pid: number | undefined; host: string | undefined }): void;
 }
 
@@ -135,6 +138,9 @@ export interface BatchEngine {
   readonly kind: BatchEngineKind;
   /**
    * Runs one attempt; resolves with its outcome (never rejects for user errors: those are outcomes).
+   * The coordinator calls this for more attempts than the engine runs at once (`attemptsInFlight`):
+   * the engine holds the extra ones without starting them or their timeout, and starts one as soon
+   * as a slot frees, so no slot waits for the coordinator between mini-batches.
    * An aborted signal means the coordinator no longer wants the attempt (cancel, threshold): the
    * engine stops it as it can and resolves or rejects promptly; the outcome is then ignored.
    * `hooks` is optional and additive: an engine that never calls it is still correct.

@@ -243,7 +243,7 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
     await clients.close();
     throw toBerthError(error, 'NOT_READY');
   }
-  events.on('completed', ({ jobId }) => waiters.check(jobId));
+  events.on('completed', ({ jobId, returnvalue }) => waiters.completed(jobId, returnvalue));
   events.on('failed', ({ jobId }) => waiters.check(jobId));
   events.on('progress', ({ jobId, data }) => waiters.started(jobId, data));
   return new ClusterEngine(

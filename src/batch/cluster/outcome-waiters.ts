@@ -3,7 +3,8 @@
  * MiniBatchOutcome.
  *
  * Two paths lead to the same check: QueueEvents (`completed`, `failed`, `progress`) for speed, and
- * a poll of every pending job for safety. Events travel over a Redis stream read with a blocking
+ * a poll of every pending job for safety. A `completed` event carries the job's return value, the
+ * outcome itself, so the common case settles without reading the job back. Events travel over a Redis stream read with a blocking
  * XREAD; while the connection is down they are missed, and a job that finished in that window would
  * otherwise be waited for forever. The check reads the job itself, so whichever path sees the end
  * first settles the wait, and settling twice is impossible.
@@ -82,6 +83,20 @@ export class OutcomeWaiters {
       );
     }
     waiter.hooks?.onStarted?.({ name: note.worker, pid: note.pid, host: note.host });
+  }
+
+  /** A `completed` event: its return value is the outcome; one that does not parse is read again from the job. */
+  completed(id: string, returnvalue: unknown): void {
+    const waiter = this.#waiting.get(id);
+    if (waiter === undefined) return;
+    let outcome: MiniBatchOutcome;
+    try {
+      outcome = parseOutcome(returnvalue);
+    } catch {
+      this.check(id);
+      return;
+    }
+    waiter.resolve(outcome);
   }
 
   checkAll(): void {

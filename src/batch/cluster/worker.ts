@@ -173,8 +173,9 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     queueName,
     async (job: Job) => {
       const task = parseTask(job.data);
-      // Tells the submitter who runs the attempt; losing the note costs nothing but a status line.
-      await job.updateProgress(note).catch(() => undefined);
+      // Tells the submitter who runs the attempt; losing the note costs nothing but a status line,
+      // so scoring starts without waiting for Redis to answer.
+      void job.updateProgress(note).catch(() => undefined);
       return runAttempt(task, resolved, programs);
     },
     {

@@ -1,6 +1,8 @@
 /**
  * The embedded batch engine: a pool of worker processes on this machine, one per slot
  * (`instance_count × max_concurrency_per_instance`), each running one mini-batch at a time.
+ * Attempts beyond the slots wait here, unsent and with no timeout running; a slot that frees takes
+ * the next one at once, before the coordinator has even seen the outcome it just produced.
  *
  * A slot's process lives across mini-batches (init() runs once per process). It is killed and
  * left empty when an attempt times out or is aborted, and a process that dies is noticed through
@@ -60,7 +62,7 @@ export class EmbeddedEngine implements BatchEngine {
   }
 
   async execute(task: MiniBatchTask, signal?: AbortSignal, hooks?: ExecuteHooks): Promise<MiniBatchOutcome> {
-    const slot = await this.acquire();
+    const slot = await this.acquire(signal);
     try {
       return await this.attempt(slot, task, signal, hooks);
     } finally {
@@ -202,11 +204,25 @@ export class EmbeddedEngine implements BatchEngine {
     await exited;
   }
 
-  private async acquire(): Promise<Slot> {
+  /** A free slot, or the next one to free up; an attempt aborted while it waits gives up its turn. */
+  private async acquire(signal: AbortSignal | undefined): Promise<Slot> {
     if (this.closed) throw new Error('the embedded engine is closed');
+    if (signal?.aborted) throw abortError(signal);
     const slot = this.free.shift();
     if (slot !== undefined) return slot;
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const at = this.waiting.indexOf(take);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(abortError(signal));
+      };
+      const take = (freed: Slot): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(freed);
+      };
+      this.waiting.push(take);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private release(slot: Slot): void {

@@ -1,5 +1,5 @@
 /**
- * A minimal coordinator for the bench: keeps `inFlight` attempts running on an engine, retries a
+ * A minimal coordinator for the bench: keeps `inFlight` attempts on an engine, retries a
  * failed attempt (as the real coordinator would), and counts items. Enough to time an engine
  * without the job folder and output merging in the way.
  */
@@ -9,6 +9,7 @@ import type {
   MiniBatchOutcome,
   MiniBatchTask,
 } from '../../src/batch/engine.js';
+import { treeCpuSeconds } from './cpu.js';
 
 export interface DriveResult {
   seconds: number;
@@ -17,6 +18,8 @@ export interface DriveResult {
   /** Items without a result, and items with more than one (both must be 0). */
   missing: number;
   duplicated: number;
+  /** CPU-seconds this process and its children spent during the run (see cpu.ts); undefined off Linux. */
+  cpuSeconds: number | undefined;
 }
 
 export function planTasks(
@@ -49,6 +52,7 @@ export async function drive(
   let retries = 0;
   let done = 0;
   const started = performance.now();
+  const cpuBefore = treeCpuSeconds();
   async function lane(): Promise<void> {
     for (let task = pending.shift(); task !== undefined; task = pending.shift()) {
       const outcome = await engine.execute(task);
@@ -66,6 +70,7 @@ export async function drive(
   }
   await Promise.all(Array.from({ length: inFlight }, () => lane()));
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = treeCpuSeconds();
   const counts = new Map<string, number>();
   for (const outcome of results)
     for (const row of outcome.rows) counts.set(row.key, (counts.get(row.key) ?? 0) + 1);
@@ -76,5 +81,6 @@ export async function drive(
     retries,
     missing: expected.filter((key) => !counts.has(key)).length,
     duplicated: [...counts.values()].filter((count) => count > 1).length,
+    cpuSeconds: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore,
   };
 }

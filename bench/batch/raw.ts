@@ -16,6 +16,8 @@ export interface RawPoint {
   threads: number;
   batch: number;
   itemsPerSecond: number;
+  /** CPU time per item, all the session's threads (and processes) together. */
+  cpuMicrosPerItem: number;
 }
 
 async function measure(modelPath: string, threads: number, batch: number, items: number): Promise<RawPoint> {
@@ -30,12 +32,15 @@ async function measure(modelPath: string, threads: number, batch: number, items:
     for (let i = 0; i < 3; i += 1) await session.run(feed);
     const runs = Math.max(1, Math.round(items / batch));
     const started = performance.now();
+    const cpu = process.cpuUsage();
     for (let i = 0; i < runs; i += 1) await session.run(feed);
+    const { user, system } = process.cpuUsage(cpu);
     return {
       processes: 1,
       threads,
       batch,
       itemsPerSecond: (runs * batch) / ((performance.now() - started) / 1000),
+      cpuMicrosPerItem: (user + system) / (runs * batch),
     };
   } finally {
     await session.release();
@@ -48,14 +53,21 @@ export async function sweepRaw(
 ): Promise<{ points: RawPoint[]; best: RawPoint }> {
   const points: RawPoint[] = [];
   for (const threads of [1, 2]) {
-    for (const batch of [1, 8, 32]) points.push(await measure(modelPath, threads, batch, items));
+    for (const batch of [1, 4, 8, 32]) points.push(await measure(modelPath, threads, batch, items));
   }
   const processes = availableParallelism();
   if (processes > 1) {
-    for (const batch of [1, 8]) points.push(await measureProcesses(modelPath, processes, batch, items));
+    for (const batch of [1, 4, 8]) points.push(await measureProcesses(modelPath, processes, batch, items));
   }
   const best = points.reduce((a, b) => (b.itemsPerSecond > a.itemsPerSecond ? b : a));
   return { points, best };
+}
+
+/** `point`'s setting measured again (the bench repeats the best one after the engines have run). */
+export async function measureAgain(modelPath: string, point: RawPoint, items: number): Promise<RawPoint> {
+  return point.processes > 1
+    ? measureProcesses(modelPath, point.processes, point.batch, items)
+    : measure(modelPath, point.threads, point.batch, items);
 }
 
 /** `processes` single-threaded sessions, each in a child process, started together; their rates add up. */
@@ -66,11 +78,11 @@ async function measureProcesses(
   items: number,
 ): Promise<RawPoint> {
   const self = fileURLToPath(import.meta.url);
-  const rates = await Promise.all(
+  const points = await Promise.all(
     Array.from(
       { length: processes },
       () =>
-        new Promise<number>((resolve, reject) => {
+        new Promise<RawPoint>((resolve, reject) => {
           const child = spawn(
             process.execPath,
             [self, rawChildFlag, modelPath, String(batch), String(items)],
@@ -84,12 +96,19 @@ async function measureProcesses(
           child.once('exit', (code) => {
             const point = code === 0 ? (JSON.parse(output) as RawPoint) : undefined;
             if (point === undefined) reject(new Error(`raw child exited with ${code}`));
-            else resolve(point.itemsPerSecond);
+            else resolve(point);
           });
         }),
     ),
   );
-  return { processes, threads: 1, batch, itemsPerSecond: rates.reduce((sum, rate) => sum + rate, 0) };
+  return {
+    processes,
+    threads: 1,
+    batch,
+    itemsPerSecond: points.reduce((sum, point) => sum + point.itemsPerSecond, 0),
+    // Every child scores the same number of items.
+    cpuMicrosPerItem: points.reduce((sum, point) => sum + point.cpuMicrosPerItem, 0) / points.length,
+  };
 }
 
 const rawChildFlag = '--raw-child';

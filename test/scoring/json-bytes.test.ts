@@ -7,40 +7,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BerthError } from '../../src/core/errors.js';
 import { hasDynamicBatchDimension, type ModelSignature, type TensorDatatype } from '../../src/core/tensor.js';
-import type { EncodedInferRequest, EncodedRequestInfo, TensorValue } from '../../src/scoring/engine.js';
-import { decodeBody, type DecodedBody } from '../../src/scoring/engine/decode-body.js';
-import { validateInferRequest } from '../../src/scoring/engine/validate.js';
-import { decodeScoreBody } from '../../src/scoring/protocols/azure.js';
+import type { EncodedInferRequest, TensorValue } from '../../src/scoring/engine.js';
+import { decodeBody, decodeParsed, type DecodedBody } from '../../src/scoring/engine/decode-body.js';
 import { parseJsonBytes } from '../../src/scoring/protocols/json-bytes.js';
 import { parseJsonText } from '../../src/scoring/protocols/json-text.js';
 import { NumberArraySpan, SPAN_MIN_BYTES } from '../../src/scoring/protocols/number-span.js';
-import { checkInputs, checkOutputNames } from '../../src/scoring/protocols/signature-check.js';
 import { jsonToTensorData, nestedJsonToTensor } from '../../src/scoring/protocols/tensor-json.js';
-import { decodeInferRequest } from '../../src/scoring/protocols/v2-json.js';
 import { seededRandom } from '../fixtures/random.js';
 
 type Format = EncodedInferRequest['format'];
 type Model = Parameters<typeof decodeBody>[2];
 
-/** decodeBody as it was before the byte parser: the reference every answer is held to. */
+/** decodeBody as it was before the byte parser (JSON.parse of the text): the reference every answer is held to. */
 function referenceDecode(format: Format, body: Uint8Array, model: Model): DecodedBody {
   const parsed = parseJsonText(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-  let inputs: Record<string, TensorValue>;
-  let outputs: string[] | undefined;
-  let request: EncodedRequestInfo | undefined;
-  if (format === 'v2-json') {
-    const decoded = decodeInferRequest(parsed, undefined);
-    checkInputs(model.signature, decoded.inputs);
-    outputs = decoded.outputs?.map((output) => output.name);
-    if (outputs !== undefined) checkOutputNames(model.signature, outputs);
-    inputs = decoded.inputs;
-    request = { id: decoded.id, outputs: decoded.outputs, binaryOutput: decoded.binaryOutput };
-  } else {
-    inputs = decodeScoreBody(parsed, model.signature);
-  }
-  const label = `"${model.name}" version ${model.version}`;
-  const checked = validateInferRequest(label, model.signature, { inputs, outputs }, model.hasBatchDimension);
-  return { inputs, outputs, rows: checked.rows, request };
+  return decodeParsed(format, parsed, model);
 }
 
 /** The answer as plain values (tensor data as its raw bytes), or the error's code and message. */

@@ -21,12 +21,27 @@ export interface DecodedBody {
   request: EncodedRequestInfo | undefined;
 }
 
+export interface DecodeTarget {
+  name: string;
+  version: string;
+  signature: ModelSignature;
+  hasBatchDimension: boolean;
+}
+
 export function decodeBody(
   format: EncodedInferRequest['format'],
   body: Uint8Array,
-  model: { name: string; version: string; signature: ModelSignature; hasBatchDimension: boolean },
+  model: DecodeTarget,
 ): DecodedBody {
-  const parsed = parseBody(format, body, model.signature);
+  return decodeParsed(format, parseBody(format, body, model.signature), model);
+}
+
+/** The steps after parsing: the protocol's decoding, the signature check and engine validation. */
+export function decodeParsed(
+  format: EncodedInferRequest['format'],
+  parsed: unknown,
+  model: DecodeTarget,
+): DecodedBody {
   let inputs: Record<string, TensorValue>;
   let outputs: string[] | undefined;
   let request: EncodedRequestInfo | undefined;

@@ -12,20 +12,11 @@
  */
 import type { EncodedInferRequest } from '../engine.js';
 import { parseJsonText } from './json-text.js';
+import { BACKSLASH, CLOSE, CLOSE_BRACE, COLON, COMMA, MINUS, OPEN, OPEN_BRACE, QUOTE } from './json-chars.js';
 import { isDigit, isSpace, numberEnd, scanNumberArray, SPAN_MIN_BYTES } from './number-span.js';
 
 /** Objects and arrays nested deeper than this go to JSON.parse, which has no recursion to limit. */
 const MAX_PARSE_DEPTH = 512;
-
-const OPEN = 0x5b;
-const CLOSE = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
 
 /** Raised inside the parser for anything it leaves to JSON.parse; never escapes this module. */
 class Unsure extends Error {}

@@ -5,6 +5,7 @@
  * the last step (exactly, or rounded to FP32) is left to NumberArraySpan's readers, which turn to
  * the number's own text whenever the scanned value cannot settle it.
  */
+import { CLOSE, COMMA, DOT, MINUS, NINE, OPEN, PLUS, ZERO } from './json-chars.js';
 
 /** A numeric array at least this long (in bytes) in a tensor's data slot stays a span. */
 export const SPAN_MIN_BYTES = 1024;
@@ -21,15 +22,6 @@ const INVERSE_POWERS = Array.from({ length: 23 }, (_, i) => Number(`1e-${i}`));
 /** ±2^-45: far wider than the few double ulps a scanned value can be off. */
 const ABOVE = 1 + 2 ** -45;
 const BELOW = 1 - 2 ** -45;
-
-const OPEN = 0x5b;
-const CLOSE = 0x5d;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 export function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;

@@ -101,9 +101,19 @@ describe('berth endpoint / deployment / target / server through the real executa
 
     const badFile = join(root, 'bad.json');
     await writeFile(badFile, JSON.stringify({ data: [[1, 2, 3]] }));
-    const badRequest = await berth('endpoint', 'invoke', 'ocr', '--request-file', badFile);
-    assert.equal(badRequest.code, 2);
-    assert.match(badRequest.stderr, /^berth: error: HTTP 400 from deployment (blue|green): /);
+    // Sent to blue, which serves the model from its signature and refuses the shape (400); green's
+    // script would fail on it (500), and the traffic split sends it a tenth of the requests.
+    const badRequest = await berth(
+      'endpoint',
+      'invoke',
+      'ocr',
+      '--request-file',
+      badFile,
+      '--deployment',
+      'blue',
+    );
+    assert.equal(badRequest.code, 2, badRequest.stderr);
+    assert.match(badRequest.stderr, /^berth: error: HTTP 400 from deployment blue: /);
 
     const badYaml = join(root, 'bad.yml');
     await writeFile(

@@ -24,7 +24,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createClusterEngine } from '../../src/batch/cluster/engine.js';
-import { closeRedis, connectNow, createRedis } from '../../src/batch/cluster/connection.js';
+import { closeRedis, connectNow, createRedis, deleteKeysUnder } from '../../src/batch/cluster/connection.js';
 import { parseClusterAddress } from '../../src/batch/cluster/config.js';
 import { attemptsInFlight } from '../../src/batch/coordinator.js';
 import { createEmbeddedEngine } from '../../src/batch/embedded/engine.js';
@@ -70,12 +70,7 @@ async function removePrefix(prefix: string): Promise<void> {
   const redis = createRedis(parseClusterAddress(redisUrl), 'berth-bench-admin', 'plain');
   await connectNow(redis);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     await closeRedis(redis);
   }

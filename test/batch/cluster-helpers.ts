@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { parseClusterAddress } from '../../src/batch/cluster/config.js';
-import { closeRedis, connectNow, createRedis } from '../../src/batch/cluster/connection.js';
+import { closeRedis, connectNow, createRedis, deleteKeysUnder } from '../../src/batch/cluster/connection.js';
 import type { BatchProgramSpec, MiniBatchOutcome, MiniBatchTask } from '../../src/batch/engine.js';
 import { hashFile } from '../../src/workspace/hashing.js';
 
@@ -35,14 +35,7 @@ export async function withRedis<T>(body: (redis: Redis) => Promise<T>): Promise<
 
 /** Deletes every key under the prefix. */
 export async function removePrefix(prefix: string): Promise<void> {
-  await withRedis(async (redis) => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  });
+  await withRedis((redis) => deleteKeysUnder(redis, prefix));
 }
 
 /** Drops every connection whose client name starts with the prefix (the engine's and the workers'). */

@@ -5,16 +5,8 @@
  * aborts leaves the queue with the signal's reason.
  */
 import { BerthError } from '../core/errors.js';
-import type { CancelSignal } from './cancel.js';
+import { abortReason, type CancelSignal } from './cancel.js';
 import type { Admission } from './engine.js';
-
-/** The reason an aborted signal carries, as an Error (a bare abort() gives a DOMException, also an Error). */
-export function abortReason(signal: CancelSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error
-    ? reason
-    : new BerthError('REQUEST_TIMEOUT', `the request was aborted: ${String(reason)}`);
-}
 
 export interface AdmissionOptions {
   maxConcurrent: number;

@@ -19,10 +19,9 @@
  * request larger than `maxBatchSize` rows runs alone. Rows count toward the limit, not requests.
  */
 import { BerthError } from '../../core/errors.js';
-import type { CancelSignal } from '../cancel.js';
 import type { BatchEvent, EngineOptions, InferResponse, TensorValue } from '../engine.js';
 import type { Logger } from '../runtimes/logger.js';
-import { abortReason } from './abort.js';
+import { abortReason, type CancelSignal } from '../cancel.js';
 import { InFlight } from './in-flight.js';
 import type { InlineSessions } from './inline.js';
 import type { WorkerPool } from './pool.js';

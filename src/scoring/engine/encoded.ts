@@ -12,9 +12,8 @@
  */
 import { BerthError, deserializeError } from '../../core/errors.js';
 import type { ModelSignature } from '../../core/tensor.js';
-import type { CancelSignal } from '../cancel.js';
 import type { BatchEvent, EncodedInferRequest, EncodedInferResponse } from '../engine.js';
-import { abortReason } from './abort.js';
+import { abortReason, type CancelSignal } from '../cancel.js';
 import { InFlight } from './in-flight.js';
 import type { WorkerPool } from './pool.js';
 import type { StatisticsRecorder } from './statistics.js';

@@ -9,7 +9,7 @@ import type { ModelEntry } from './model-table.js';
 import type { WorkerPool } from './pool.js';
 import type { StatisticsRecorder } from './statistics.js';
 import { prepareBytes } from './transfer.js';
-import { abortReason, untilAborted } from './abort.js';
+import { abortReason, untilAborted } from '../cancel.js';
 
 export async function runScriptCall(
   pool: WorkerPool,

@@ -6,9 +6,8 @@
 import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
 import type { TensorSpec } from '../../core/tensor.js';
-import { abortReason } from '../admission.js';
-import type { CancelSignal } from '../cancel.js';
-import type { Admission, InferenceEngine, InferResponse, LoadedModel } from '../engine.js';
+import { untilAborted } from '../cancel.js';
+import type { Admission, InferenceEngine, LoadedModel } from '../engine.js';
 import { checkInputs, checkOutputNames } from '../protocols/signature-check.js';
 import type { KeyCheck } from './auth.js';
 import { createCallSignal } from './deadline.js';
@@ -101,19 +100,6 @@ async function modelInfer(
   } finally {
     dispose();
   }
-}
-
-/** Settles with the inference, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted(inference: Promise<InferResponse>, signal: CancelSignal): Promise<InferResponse> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([inference, aborted]).finally(() => {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  });
 }
 
 /** The named version, or with none named the newest loaded one (numeric versions compare as numbers). */

@@ -7,8 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { BerthError } from '../../core/errors.js';
-import { abortReason } from '../admission.js';
-import type { CancelSignal } from '../cancel.js';
+import { abortReason, type CancelSignal } from '../cancel.js';
 import type { BodyBufferPool } from './body-pool.js';
 
 export function tooLarge(limit: number): BerthError {

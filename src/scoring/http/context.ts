@@ -2,16 +2,15 @@
  * What the HTTP handlers share: the engine and its neighbours, and the two steps every inference
  * route takes (find the model; run under an admission slot and the request's deadline).
  */
-import { BerthError, toBerthError } from '../../core/errors.js';
-import { abortReason } from '../admission.js';
+import { BerthError } from '../../core/errors.js';
 import type { Auth } from '../auth.js';
-import type { CancelSignal } from '../cancel.js';
-import type { BodyBufferPool } from './body-pool.js';
+import { untilAborted, type CancelSignal } from '../cancel.js';
 import type { DataCollector } from '../data-collector.js';
 import type { Admission, InferenceEngine, LoadedModel, ModelRepository, ScriptSchemas } from '../engine.js';
 import type { Logger } from '../logger.js';
 import type { ScoringMetrics } from '../metrics.js';
 import type { ResolvedScoringOptions } from '../options.js';
+import type { BodyBufferPool } from './body-pool.js';
 import type { Exchange } from './exchange.js';
 
 export interface HttpContext {
@@ -59,43 +58,6 @@ export function findModel(engine: InferenceEngine, name: string, version: string
   return found;
 }
 
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
-export function raceSignal<T>(work: Promise<T>, signal: CancelSignal): Promise<T> {
-  return raceAndRelease(work, signal, undefined);
-}
-
-/** raceSignal, calling `release` once the race settles either way. */
-function raceAndRelease<T>(
-  work: Promise<T>,
-  signal: CancelSignal,
-  release: (() => void) | undefined,
-): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    release?.();
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      release?.();
-      reject(abortReason(signal));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        release?.();
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        release?.();
-        reject(error instanceof Error ? error : toBerthError(error));
-      },
-    );
-  });
-}
-
 const countRejected = (context: HttpContext, error: unknown): never => {
   if (error instanceof BerthError && error.code === 'TOO_MANY_REQUESTS') context.metrics.rejected.inc();
   throw error;
@@ -124,7 +86,7 @@ export function withSlot<T>(
         release();
         throw error;
       }
-      return raceAndRelease(pending, signal, release);
+      return untilAborted(pending, signal, release);
     },
     (error: unknown) => countRejected(context, error),
   );

@@ -39,6 +39,22 @@ describe('body buffer pool', () => {
     pool.release(new ArrayBuffer(70_001));
     assert.equal(pool.heldBytes, 0, 'a buffer of no size class is not kept');
 
+    pool.release(Buffer.allocUnsafe(100).buffer);
+    pool.release(new ArrayBuffer(sizeClass(70_000)));
+    assert.equal(
+      pool.heldBytes,
+      0,
+      "a buffer the pool did not lend (node's shared pool, any other) is not kept",
+    );
+
+    const twice = pool.acquire(70_000);
+    pool.release(twice);
+    pool.release(twice);
+    assert.equal(pool.heldBytes, twice.byteLength, 'a buffer given back twice is kept once');
+    assert.equal(pool.acquire(70_000), twice);
+    assert.notEqual(pool.acquire(70_000), twice, 'and handed out once');
+    assert.equal(pool.heldBytes, 0);
+
     pool.release(pool.acquire(100_000));
     pool.release(pool.acquire(100_000));
     pool.release(pool.acquire(100_000));

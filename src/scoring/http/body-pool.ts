@@ -7,7 +7,8 @@
  *
  * A buffer goes back only when the engine is known to be done with it: the front end releases a
  * body after the engine answered (or refused) its request, never after an abort, when a run may
- * still be reading it. A detached buffer (transferred to a worker) is never kept.
+ * still be reading it. A detached buffer (transferred to a worker) is never kept, nor is one the
+ * pool did not lend (a small body lives in node's shared buffer pool), nor one given back twice.
  */
 
 /** Largest buffer kept: bigger bodies are rare and would pin memory. */
@@ -26,6 +27,8 @@ export function sizeClass(bytes: number): number {
 
 export class BodyBufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
+  /** Buffers handed out and not yet given back: only these may come back. */
+  private readonly lent = new WeakSet<ArrayBuffer>();
   private held = 0;
 
   /** `maxBytes`: memory the pool may keep while no request uses it. */
@@ -40,19 +43,18 @@ export class BodyBufferPool {
   acquire(bytes: number): ArrayBuffer {
     const size = sizeClass(bytes);
     if (size > MAX_POOLED_BYTES) return Buffer.allocUnsafeSlow(bytes).buffer;
-    const reused = this.free.get(size)?.pop();
-    if (reused !== undefined) {
-      this.held -= size;
-      return reused;
-    }
-    return Buffer.allocUnsafeSlow(size).buffer;
+    let buffer = this.free.get(size)?.pop();
+    if (buffer !== undefined) this.held -= size;
+    else buffer = Buffer.allocUnsafeSlow(size).buffer;
+    this.lent.add(buffer);
+    return buffer;
   }
 
   /** Gives `buffer` back; the caller must not touch it afterwards. */
   release(buffer: ArrayBufferLike): void {
+    if (!(buffer instanceof ArrayBuffer) || !this.lent.delete(buffer)) return;
     const size = buffer.byteLength;
-    if (!(buffer instanceof ArrayBuffer) || size === 0 || size > MAX_POOLED_BYTES) return;
-    if (size !== sizeClass(size) || this.held + size > this.maxBytes) return;
+    if (size === 0 || this.held + size > this.maxBytes) return;
     let list = this.free.get(size);
     if (list === undefined) {
       list = [];

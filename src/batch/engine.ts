@@ -6,6 +6,14 @@
  * every engine gets them for free. A Kubernetes Indexed Job engine would implement the same contract.
  * The engine owns its processes and connections and releases them in close().
  */
+import { BerthError } from '../core/errors.js';
+
+/** What an engine rejects with when the coordinator aborts an attempt: the signal's own reason. */
+export function attemptAbortError(signal: AbortSignal | undefined): Error {
+  return signal?.reason instanceof Error
+    ? signal.reason
+    : new BerthError('SHUTTING_DOWN', 'the attempt was aborted');
+}
 
 /** One unit of input, with the key that says where it came from. */
 export type BatchItem =

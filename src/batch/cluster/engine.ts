@@ -21,13 +21,14 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
-import type {
-  BatchEngine,
-  BatchEngineFactory,
-  ExecuteHooks,
-  MiniBatchOutcome,
-  MiniBatchTask,
-  WorkerLogLine,
+import {
+  attemptAbortError,
+  type BatchEngine,
+  type BatchEngineFactory,
+  type ExecuteHooks,
+  type MiniBatchOutcome,
+  type MiniBatchTask,
+  type WorkerLogLine,
 } from '../engine.js';
 import { shipModel } from './artifacts.js';
 import { parseClusterAddress } from './config.js';
@@ -61,12 +62,6 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error
-    ? signal.reason
-    : new BerthError('SHUTTING_DOWN', 'the attempt was aborted');
 }
 
 class ClusterEngine implements BatchEngine {
@@ -109,7 +104,7 @@ class ClusterEngine implements BatchEngine {
       await this.#enqueue(id, task, signal);
     } catch (error) {
       this.waiters.forget(id);
-      if (signal?.aborted) throw abortError(signal);
+      if (signal?.aborted) throw attemptAbortError(signal);
       return failed(error);
     }
     // The job may have finished (or been finished by an earlier enqueue of the same attempt) before
@@ -172,7 +167,7 @@ class ClusterEngine implements BatchEngine {
     if (signal === undefined) return outcome;
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
-      onAbort = () => reject(abortError(signal));
+      onAbort = () => reject(attemptAbortError(signal));
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
     });

@@ -16,12 +16,13 @@ import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type {
-  BatchEngine,
-  BatchEngineContext,
-  ExecuteHooks,
-  MiniBatchOutcome,
-  MiniBatchTask,
+import {
+  attemptAbortError,
+  type BatchEngine,
+  type BatchEngineContext,
+  type ExecuteHooks,
+  type MiniBatchOutcome,
+  type MiniBatchTask,
 } from '../engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
 
@@ -106,7 +107,7 @@ export class EmbeddedEngine implements BatchEngine {
       const event = await nextEvent(child, Math.max(minimumInitMs, task.timeoutMs), signal);
       if (event.kind !== 'message' || event.message.type !== 'ready') {
         await this.stop(slot);
-        if (event.kind === 'aborted') throw abortError(signal);
+        if (event.kind === 'aborted') throw attemptAbortError(signal);
         if (event.kind === 'message' && event.message.type === 'init-failed') {
           return failed(event.message.error.code, event.message.error.message, 'init');
         }
@@ -125,7 +126,7 @@ export class EmbeddedEngine implements BatchEngine {
     const event = await nextEvent(child, task.timeoutMs, signal);
     if (event.kind === 'message' && event.message.type === 'outcome') return event.message.outcome;
     await this.stop(slot);
-    if (event.kind === 'aborted') throw abortError(signal);
+    if (event.kind === 'aborted') throw attemptAbortError(signal);
     if (event.kind === 'timeout') {
       this.context.log({
         worker: slot.name,
@@ -207,14 +208,14 @@ export class EmbeddedEngine implements BatchEngine {
   /** A free slot, or the next one to free up; an attempt aborted while it waits gives up its turn. */
   private async acquire(signal: AbortSignal | undefined): Promise<Slot> {
     if (this.closed) throw new Error('the embedded engine is closed');
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw attemptAbortError(signal);
     const slot = this.free.shift();
     if (slot !== undefined) return slot;
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         const at = this.waiting.indexOf(take);
         if (at >= 0) this.waiting.splice(at, 1);
-        reject(abortError(signal));
+        reject(attemptAbortError(signal));
       };
       const take = (freed: Slot): void => {
         signal?.removeEventListener('abort', onAbort);
@@ -263,10 +264,6 @@ function describe(event: Event): string {
     return event.signal !== null ? `was killed (${event.signal})` : `exited with code ${event.code}`;
   if (event.kind === 'timeout') return 'did not answer in time';
   return 'sent an unexpected message';
-}
-
-function abortError(signal: AbortSignal | undefined): Error {
-  return signal?.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
 export async function createEmbeddedEngine(context: BatchEngineContext): Promise<BatchEngine> {

@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
 import { BerthError } from '../../core/errors.js';
+import type { DeploymentView } from '../../core/specs/index.js';
 import type { CliContext } from '../context.js';
 import { printJson, printTable } from '../output.js';
 import { describeDeployment, openEndpoints, printWarnings } from './endpoint-shared.js';
+
+/** A deployment as `--json` asks: the JSON document, or the human description. */
+function printDeployment(context: CliContext, deployment: DeploymentView, json: boolean | undefined): void {
+  if (json === true) printJson(context.io, deployment);
+  else context.io.stdout.write(describeDeployment(deployment));
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -52,8 +59,7 @@ export function registerDeploymentCommands(program: Command, context: CliContext
           set: options.set,
         });
         printWarnings(context, result.warnings, result.messages);
-        if (options.json) printJson(context.io, result.deployment);
-        else context.io.stdout.write(describeDeployment(result.deployment));
+        printDeployment(context, result.deployment, options.json);
       },
     );
 
@@ -83,8 +89,7 @@ export function registerDeploymentCommands(program: Command, context: CliContext
     .option('--json', 'print the deployment as JSON')
     .action(async (name: string, options: { endpointName: string; json?: boolean }) => {
       const found = await (await openEndpoints(context)).getDeployment(options.endpointName, name);
-      if (options.json) printJson(context.io, found);
-      else context.io.stdout.write(describeDeployment(found));
+      printDeployment(context, found, options.json);
     });
 
   deployment
@@ -112,8 +117,7 @@ export function registerDeploymentCommands(program: Command, context: CliContext
           file: options.file,
         });
         printWarnings(context, result.warnings, result.messages);
-        if (options.json) printJson(context.io, result.deployment);
-        else context.io.stdout.write(describeDeployment(result.deployment));
+        printDeployment(context, result.deployment, options.json);
       },
     );
 

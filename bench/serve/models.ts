@@ -75,6 +75,6 @@ export function sampleData(count: number): Float32Array {
   return data;
 }
 
-export function itemSize(model: BenchModel): number {
+export function itemSize(model: Pick<BenchModel, 'itemShape'>): number {
   return model.itemShape.reduce((a, b) => a * b, 1);
 }

@@ -1,7 +1,8 @@
 /**
  * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
- * [--server berth|echo] [--payload v2|score|binary]`: the server's own CPU time per request on
- * the tiny model, read from /proc/<pid>/stat before and after a fixed number of requests.
+ * [--server berth|echo] [--payload v2|score|binary] [--batching 4]`: the server's own CPU time per
+ * request on the tiny model, read from /proc/<pid>/stat before and after a fixed number of
+ * requests. With `--batching N` berth batches up to N rows, as bench:serve runs it.
  *
  * Wall-clock requests/s on a small shared machine swings with whatever else runs; the CPU a
  * server spends per request does not, so this is the number to compare variants of the HTTP path
@@ -23,6 +24,7 @@ const concurrency = Number(option('concurrency', '16'));
 const rounds = Number(option('rounds', '5'));
 const which = option('server', 'berth');
 const payloadName = option('payload', 'v2');
+const maxBatchSize = Number(option('batching', '0'));
 
 /** utime + stime of a process, in clock ticks (100 per second on Linux). */
 function cpuTicks(pid: number): number {
@@ -66,6 +68,7 @@ const server: ChildServer =
           maxQueueSize: concurrency * 4,
           requestTimeoutMs: 30_000,
           logLevel: 'silent',
+          ...(maxBatchSize > 0 ? { batching: { enabled: true, maxBatchSize } } : {}),
         },
       });
 try {

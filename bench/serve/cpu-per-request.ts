@@ -1,8 +1,8 @@
 /**
  * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
- * [--server berth|echo] [--payload v2|score|binary] [--batching 4]`: the server's own CPU time per
- * request on the tiny model, read from /proc/<pid>/stat before and after a fixed number of
- * requests. With `--batching N` berth batches up to N rows, as bench:serve runs it.
+ * [--server berth|echo] [--payload v2|score|binary] [--batching 4] [--model tiny|ocr]`: the server's
+ * own CPU time per request (on the tiny model unless `--model ocr`), read from /proc/<pid>/stat
+ * before and after a fixed number of requests. With `--batching N` berth batches up to N rows, as bench:serve runs it.
  *
  * Wall-clock requests/s on a small shared machine swings with whatever else runs; the CPU a
  * server spends per request does not, so this is the number to compare variants of the HTTP path
@@ -25,6 +25,7 @@ const rounds = Number(option('rounds', '5'));
 const which = option('server', 'berth');
 const payloadName = option('payload', 'v2');
 const maxBatchSize = Number(option('batching', '0'));
+const modelName = option('model', 'tiny');
 
 /** utime + stime of a process, in clock ticks (100 per second on Linux). */
 function cpuTicks(pid: number): number {
@@ -48,8 +49,9 @@ async function fire(port: number, payload: HttpPayload, amount: number): Promise
   return result.errors + result.non2xx;
 }
 
-const { tiny } = await prepareModels();
-const payloads = buildPayloads(tiny);
+const { tiny, ocr } = await prepareModels();
+const model = modelName === 'ocr' ? ocr : tiny;
+const payloads = buildPayloads(model);
 const payload =
   payloadName === 'score'
     ? payloads.scoreJson
@@ -64,7 +66,7 @@ const server: ChildServer =
           host: '127.0.0.1',
           port: 0,
           grpcPort: 0,
-          models: [toServe(tiny)],
+          models: [toServe(model)],
           maxQueueSize: concurrency * 4,
           requestTimeoutMs: 30_000,
           logLevel: 'silent',

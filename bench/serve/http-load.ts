@@ -13,6 +13,8 @@ export interface LoadResult {
   p99Ms: number;
   /** Requests that failed: connection errors, timeouts and non-2xx answers. */
   errors: number;
+  /** The load generator's share of all the cores while this load ran (1 = every core). */
+  generatorShare?: number;
 }
 
 export interface HttpLoad {

@@ -3,7 +3,8 @@
  * limit, and to the obvious alternative, on a real model and on a tiny one.
  *
  * 1. raw onnxruntime-node in process: intra-op threads x batch size (the limit);
- * 2. a minimal node:http + session.run server (the obvious alternative), JSON bodies;
+ * 2. a minimal node:http + session.run server (the obvious alternative), JSON bodies, and the
+ *    same done well for binary bodies (servers/workers.ts: worker threads, stacked requests);
  * 3. berth (startScoringServer in a child process): v2 JSON, /score JSON, v2 binary and gRPC raw,
  *    at concurrency 1, 16 and 64;
  * 4. the tiny model: berth's requests/s against a node:http server that only echoes.
@@ -30,17 +31,17 @@ const failures: string[] = [];
 /** CPU the load generator (this process) spends while servers are under load. */
 const loadCpu = { userMicros: 0, systemMicros: 0, wallMs: 0 };
 
-async function measured<T>(body: () => Promise<T>): Promise<T> {
+/** Runs one load, adds the generator's CPU to the totals, and gives its share of all the cores. */
+async function measured<T>(body: () => Promise<T>): Promise<{ value: T; generatorShare: number }> {
   const cpu = process.cpuUsage();
   const start = performance.now();
-  try {
-    return await body();
-  } finally {
-    const used = process.cpuUsage(cpu);
-    loadCpu.userMicros += used.user;
-    loadCpu.systemMicros += used.system;
-    loadCpu.wallMs += performance.now() - start;
-  }
+  const value = await body();
+  const used = process.cpuUsage(cpu);
+  const wallMs = performance.now() - start;
+  loadCpu.userMicros += used.user;
+  loadCpu.systemMicros += used.system;
+  loadCpu.wallMs += wallMs;
+  return { value, generatorShare: (used.user + used.system) / 1000 / (wallMs * availableParallelism()) };
 }
 
 async function withServer<T>(
@@ -72,7 +73,7 @@ async function httpSeries(
   if (port === undefined) throw new Error(`${label}: the server reported no HTTP port`);
   const results: LoadResult[] = [];
   for (const concurrency of config.concurrencies) {
-    const result = await measured(() =>
+    const { value, generatorShare } = await measured(() =>
       runHttpLoad({
         port,
         payload,
@@ -82,6 +83,7 @@ async function httpSeries(
         itemsPerRequest: 1,
       }),
     );
+    const result = { ...value, generatorShare: round(generatorShare, 3) };
     if (result.errors > 0)
       failures.push(`${label} at concurrency ${concurrency}: ${result.errors} failed requests`);
     results.push(result);
@@ -98,7 +100,7 @@ async function grpcSeries(
   if (port === undefined) throw new Error(`${label}: the server reported no gRPC port`);
   const results: LoadResult[] = [];
   for (const concurrency of config.concurrencies) {
-    const result = await measured(() =>
+    const { value, generatorShare } = await measured(() =>
       runGrpcLoad({
         port,
         request,
@@ -108,12 +110,16 @@ async function grpcSeries(
         itemsPerRequest: 1,
       }),
     );
+    const result = { ...value, generatorShare: round(generatorShare, 3) };
     if (result.errors > 0)
       failures.push(`${label} at concurrency ${concurrency}: ${result.errors} failed calls`);
     results.push(result);
   }
   return { label, model: model.name, results };
 }
+
+/** servers/workers.ts stacks up to this many requests per run, as berth's --max-batch-size 4. */
+const HAND_WRITTEN_MAX_BATCH = 4;
 
 /**
  * berth at the defaults `berth serve` gives, plus documented flags: --batching --max-batch-size 4
@@ -138,6 +144,15 @@ function berthOptions(models: BenchModel[], benchConfig: BenchConfig): Record<st
       batching: { enabled: true, maxBatchSize: 4 },
     },
   };
+}
+
+/**
+ * The raw limit scaled to the cores the load generator left free during `result`'s load: on a
+ * machine where the generator shares the cores, no server can pass it.
+ */
+function coresLeft(rawBest: number, result: LoadResult | undefined): number | undefined {
+  if (result?.generatorShare === undefined) return undefined;
+  return rawBest * (1 - result.generatorShare);
 }
 
 async function main(): Promise<void> {
@@ -169,6 +184,20 @@ async function main(): Promise<void> {
     (server) => httpSeries('node:http echo', tiny, server.ports.http, tinyPayloads.v2Json),
   );
 
+  // The hand-written alternative done well, for binary bodies.
+  const handWritten = await withServer(
+    'node:http + workers',
+    () =>
+      startChild('workers', {
+        file: ocr.file,
+        input: ocr.input,
+        itemShape: ocr.itemShape,
+        workers: availableParallelism(),
+        maxBatch: HAND_WRITTEN_MAX_BATCH,
+      }),
+    (server) => httpSeries('node:http+workers binary', ocr, server.ports.http, ocrPayloads.v2Binary),
+  );
+
   // 3. berth, and 4's tiny model through berth.
   const berth = await withServer(
     'berth',
@@ -183,9 +212,14 @@ async function main(): Promise<void> {
     }),
   );
 
-  const ocrSeries = [alternative, berth?.v2Json, berth?.scoreJson, berth?.v2Binary, berth?.grpc].filter(
-    (s) => s !== undefined,
-  );
+  const ocrSeries = [
+    alternative,
+    handWritten,
+    berth?.v2Json,
+    berth?.scoreJson,
+    berth?.v2Binary,
+    berth?.grpc,
+  ].filter((s) => s !== undefined);
   const tinySeries = [echo, berth?.tinyJson, berth?.tinyGrpc].filter((s) => s !== undefined);
   printSeries(`${ocr.name}: one 3x48x192 image per request`, ocrSeries);
   printSeries(`${tiny.name}: one [1,3] row per request`, tinySeries);
@@ -203,6 +237,18 @@ async function main(): Promise<void> {
       ocrRaw.best.itemsPerSecond,
     ),
     'raw best / raw default (items/s)': round(ocrRaw.bestOverDefault, 3),
+    [`node:http+workers binary@${deepest} / raw best (items/s)`]: ratio(
+      at(handWritten, deepest)?.itemsPerSecond,
+      ocrRaw.best.itemsPerSecond,
+    ),
+    [`berth binary@${deepest} / (raw best x cores the load generator left)`]: ratio(
+      at(berth?.v2Binary, deepest)?.itemsPerSecond,
+      coresLeft(ocrRaw.best.itemsPerSecond, at(berth?.v2Binary, deepest)),
+    ),
+    [`berth binary@${deepest} / node:http+workers binary@${deepest} (items/s)`]: ratio(
+      at(berth?.v2Binary, deepest)?.itemsPerSecond,
+      at(handWritten, deepest)?.itemsPerSecond,
+    ),
   };
   for (const c of config.concurrencies) {
     ratios[`berth v2 JSON@${c} / node:http+run@${c} (items/s)`] = ratio(
@@ -219,6 +265,9 @@ async function main(): Promise<void> {
   const p99 = at(berth?.v2Binary, shallowest)?.p99Ms;
   ratios[`berth binary p99@${shallowest} - raw single-item ms`] =
     p99 === undefined ? null : round(p99 - ocrRaw.default.runMs, 3);
+  const handWrittenP99 = at(handWritten, shallowest)?.p99Ms;
+  ratios[`node:http+workers binary p99@${shallowest} - raw single-item ms`] =
+    handWrittenP99 === undefined ? null : round(handWrittenP99 - ocrRaw.default.runMs, 3);
   const grpcP99 = at(berth?.grpc, shallowest)?.p99Ms;
   ratios[`berth gRPC p99@${shallowest} - raw single-item ms`] =
     grpcP99 === undefined ? null : round(grpcP99 - ocrRaw.default.runMs, 3);

@@ -1,0 +1,18 @@
+/** A worker thread of workers.ts: one single-threaded session, one run at a time. */
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+
+const { file, input } = workerData as { file: string; input: string };
+const session = await ort.InferenceSession.create(file, {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+});
+const port = parentPort!;
+port.on('message', (message: { data: Float32Array; shape: number[] }) => {
+  void session.run({ [input]: new ort.Tensor('float32', message.data, message.shape) }).then((results) => {
+    const output = Object.values(results)[0]!.data as Float32Array;
+    port.postMessage(output, [output.buffer as ArrayBuffer]);
+  });
+});
+port.postMessage('ready');

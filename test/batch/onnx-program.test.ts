@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadOnnxProgram } from '../../src/batch/runtime/onnx-program.js';
+import { SliceSize } from '../../src/batch/runtime/slice-size.js';
 import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
 import { linear } from './helpers.js';
 
@@ -35,4 +36,26 @@ test('mini-batches run at once on one built-in program each get their own result
     await program.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the slice size is tried out on the first mini-batches, then the fastest is kept', () => {
+  const itemBytes = 110_592; // one 3x48x192 float32 image: candidates of 4, 9 and 18 per run
+  const sizes = new SliceSize(itemBytes, undefined);
+  const perItemSeconds = new Map([
+    [4, 0.0014],
+    [9, 0.0013],
+    [18, 0.0012],
+  ]);
+  const tried: number[] = [];
+  for (let miniBatch = 0; miniBatch < 24; miniBatch += 1) {
+    const size = sizes.next();
+    tried.push(size);
+    sizes.record(size, 32, 32 * (perItemSeconds.get(size) ?? 1));
+  }
+  assert.deepEqual(tried.slice(0, 6), [4, 9, 18, 4, 9, 18]);
+  assert.equal(sizes.chosen, 18);
+  assert.equal(sizes.next(), 18);
+  // BERTH_ORT_BATCH_SIZE is used as it is; an item larger than every candidate runs alone.
+  assert.equal(new SliceSize(itemBytes, 32).next(), 32);
+  assert.equal(new SliceSize(8 * 1024 * 1024, undefined).next(), 1);
 });

@@ -11,16 +11,16 @@
  * Each item's result is an object with one entry per model output: a number when the output has
  * one value per item, else the item's values as a flat array.
  *
- * The model runs on the mini-batch in slices of a few items rather than all at once: on a CPU a
- * run whose working set outgrows the core's cache scores fewer items per second (PP-OCR's
- * classifier on one Xeon core: ~1,100 images/s at 4 per run, ~720 at 32). A slice holds as many
- * items as fit in 512 KiB of input, at least one; `BERTH_ORT_BATCH_SIZE` (an environment variable
- * of the worker, e.g. from the deployment's `environment_variables`) sets the count instead.
+ * The model runs on the mini-batch in slices of a few items rather than all at once: how many
+ * is chosen on the machine itself from the first mini-batches (slice-size.ts);
+ * `BERTH_ORT_BATCH_SIZE` (an environment variable of the worker, e.g. from the deployment's
+ * `environment_variables`) sets the count instead.
  */
 import * as ort from 'onnxruntime-node';
 import { BerthError } from '../../core/errors.js';
 import type { BatchProgram, ItemsForRun, ProgramAnswer } from './program.js';
-import { readTensorFile } from './tensor-file.js';
+import { SliceSize } from './slice-size.js';
+import { createTensorFileReader, type TensorFileReader } from './tensor-file.js';
 
 type Feed = { shape: number[]; values: ArrayLike<number> };
 type InputArray = Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -33,8 +33,6 @@ const arrayOf: Record<string, (length: number) => InputArray> = {
   int64: (length) => new BigInt64Array(length),
 };
 
-/** Input bytes per run when BERTH_ORT_BATCH_SIZE is unset: a working set that stays in a core's cache. */
-const sliceBytes = 512 * 1024;
 /** Input buffers kept between slices: one per mini-batch a worker process runs at once, within reason. */
 const maxSpareBuffers = 4;
 
@@ -69,42 +67,55 @@ export async function loadOnnxProgram(session: ort.InferenceSession): Promise<Ba
   const { name: inputName, type: inputType } = input;
   const makeArray = allocate;
   const elementBytes = allocate(1).BYTES_PER_ELEMENT;
-  const chosenSize = Number(process.env.BERTH_ORT_BATCH_SIZE);
-  const sliceItems = (itemSize: number): number =>
-    Number.isInteger(chosenSize) && chosenSize > 0
-      ? chosenSize
-      : Math.max(1, Math.floor(sliceBytes / (itemSize * elementBytes)));
+  const setSize = Number(process.env.BERTH_ORT_BATCH_SIZE);
+  const fixedSize = Number.isInteger(setSize) && setSize > 0 ? setSize : undefined;
+  // Made with the first item's size, which sets the candidates.
+  let sliceSize: SliceSize | undefined;
 
   // Input buffers kept for later slices (ONNX Runtime reads one during run() only). A slice takes
   // one that no other slice holds: a cluster worker may run several mini-batches of one program at
   // once, and their runs interleave. A shorter slice uses the front of a buffer.
   const spare: InputArray[] = [];
-
-  /** Runs the model on one slice of accepted items and stores each item's outputs in `value`. */
-  async function runSlice(slice: Accepted[], shape: number[], value: unknown[]): Promise<void> {
-    const itemSize = shape.reduce((product, dim) => product * dim, 1);
-    const length = slice.length * itemSize;
+  const take = (length: number): InputArray => {
     const fits = spare.findIndex((buffer) => buffer.length >= length);
-    const buffer = (fits >= 0 ? spare.splice(fits, 1)[0] : undefined) ?? makeArray(length);
-    let outputs: ort.InferenceSession.ReturnType;
-    try {
-      const batch = buffer.subarray(0, length);
-      slice.forEach(({ feed }, position) => copyInto(batch, feed.values, position * itemSize));
-      const tensor = new ort.Tensor(inputType as 'float32', batch as Float32Array, [slice.length, ...shape]);
-      outputs = await session.run({ [inputName]: tensor });
-    } finally {
-      if (spare.length < maxSpareBuffers) spare.push(buffer);
-    }
+    return (fits >= 0 ? spare.splice(fits, 1)[0] : undefined) ?? makeArray(length);
+  };
+  const give = (buffer: InputArray): void => {
+    if (spare.length < maxSpareBuffers) spare.push(buffer);
+  };
+  // One reader for every mini-batch of the program, even interleaved ones: a file's values are
+  // copied into the model's input before anything else runs, let alone the next read.
+  const readFile = createTensorFileReader();
+
+  /**
+   * Runs the model on the first `indices.length` items of `buffer`, stores each item's outputs in
+   * `value`, and answers the seconds the model took.
+   */
+  async function runSlice(
+    buffer: InputArray,
+    indices: number[],
+    shape: number[],
+    value: unknown[],
+  ): Promise<number> {
+    const length = indices.length * shape.reduce((product, dim) => product * dim, 1);
+    const tensor = new ort.Tensor(inputType as 'float32', buffer.subarray(0, length) as Float32Array, [
+      indices.length,
+      ...shape,
+    ]);
+    const started = performance.now();
+    const outputs = await session.run({ [inputName]: tensor });
+    const seconds = (performance.now() - started) / 1000;
     for (const [name, output] of Object.entries(outputs)) {
       const data = output.data as ArrayLike<number | bigint>;
-      const per = data.length / slice.length;
-      slice.forEach(({ index }, position) => {
+      const per = data.length / indices.length;
+      indices.forEach((index, position) => {
         const values = Array.from({ length: per }, (_, i) => Number(data[position * per + i]));
         const result = (value[index] ?? {}) as Record<string, unknown>;
         result[name] = values.length === 1 ? values[0] : values;
         value[index] = result;
       });
     }
+    return seconds;
   }
 
   return {
@@ -113,51 +124,72 @@ export async function loadOnnxProgram(session: ort.InferenceSession): Promise<Ba
       const itemErrors = new Map<string, string>();
       const value: unknown[] = Array.from({ length: items.keys.length }, () => undefined);
       let shape: number[] | undefined;
+      let itemSize = 0;
       let perSlice = 1;
-      let slice: Accepted[] = [];
-      for (let index = 0; index < items.keys.length; index += 1) {
-        // Each file is read just before its slice runs, so a large mini-batch never holds all of them.
-        const feed =
-          items.kind === 'rows' ? rowFeed(items.rows[index] ?? {}) : fileFeed(items.paths[index] ?? '');
-        const key = items.keys[index] ?? '';
-        if (typeof feed === 'string') {
-          itemErrors.set(key, feed);
-          continue;
+      let ranItems = 0;
+      let ranSeconds = 0;
+      // The slice being filled: its input buffer and the items in it, in order.
+      let buffer: InputArray | undefined;
+      let indices: number[] = [];
+      try {
+        for (let index = 0; index < items.keys.length; index += 1) {
+          // Each item is read just before it is copied into its slice, so a large mini-batch never holds all of them.
+          const feed =
+            items.kind === 'rows'
+              ? rowFeed(items.rows[index] ?? {})
+              : fileFeed(readFile, items.paths[index] ?? '');
+          const key = items.keys[index] ?? '';
+          if (typeof feed === 'string') {
+            itemErrors.set(key, feed);
+            continue;
+          }
+          // A file saved with its own batch dimension of 1 ([1, 3, 48, 192]) is one item all the same.
+          const dims =
+            feed.shape.length === itemDims.length + 1 && feed.shape[0] === 1
+              ? feed.shape.slice(1)
+              : feed.shape;
+          const expected = shape ?? itemDims.map((dim, axis) => dim ?? dims[axis] ?? -1);
+          if (dims.length !== expected.length || dims.some((dim, axis) => dim !== expected[axis])) {
+            itemErrors.set(key, shapeProblem(dims, expected, items.kind));
+            continue;
+          }
+          if (shape === undefined) {
+            shape = expected;
+            itemSize = expected.reduce((product, dim) => product * dim, 1);
+            sliceSize ??= new SliceSize(itemSize * elementBytes, fixedSize);
+            perSlice = sliceSize.next();
+          }
+          buffer ??= take(perSlice * itemSize);
+          copyInto(buffer, feed.values, indices.length * itemSize);
+          indices.push(index);
+          if (indices.length >= perSlice) {
+            ranSeconds += await runSlice(buffer, indices, shape, value);
+            ranItems += indices.length;
+            indices = [];
+          }
         }
-        // A file saved with its own batch dimension of 1 ([1, 3, 48, 192]) is one item all the same.
-        const dims =
-          feed.shape.length === itemDims.length + 1 && feed.shape[0] === 1 ? feed.shape.slice(1) : feed.shape;
-        const expected = shape ?? itemDims.map((dim, axis) => dim ?? dims[axis] ?? -1);
-        if (dims.length !== expected.length || dims.some((dim, axis) => dim !== expected[axis])) {
-          itemErrors.set(key, shapeProblem(dims, expected, items.kind));
-          continue;
+        if (indices.length > 0 && buffer !== undefined && shape !== undefined) {
+          ranSeconds += await runSlice(buffer, indices, shape, value);
+          ranItems += indices.length;
         }
-        if (shape === undefined) {
-          shape = expected;
-          perSlice = sliceItems(expected.reduce((product, dim) => product * dim, 1));
-        }
-        slice.push({ index, feed });
-        if (slice.length >= perSlice) {
-          await runSlice(slice, shape, value);
-          slice = [];
-        }
+        sliceSize?.record(perSlice, ranItems, ranSeconds);
+      } finally {
+        if (buffer !== undefined) give(buffer);
       }
-      if (slice.length > 0 && shape !== undefined) await runSlice(slice, shape, value);
       return { value, itemErrors };
     },
     close: () => session.release(),
   };
 }
 
-type Accepted = { index: number; feed: Feed };
-
 function rowFeed(row: Record<string, unknown>): Feed {
   const values = Object.values(row).filter((value): value is number => typeof value === 'number');
   return { shape: [values.length], values };
 }
 
-function fileFeed(path: string): Feed | string {
-  const tensor = readTensorFile(path);
+/** The file's values stay valid until `read` reads the next file. */
+function fileFeed(read: TensorFileReader, path: string): Feed | string {
+  const tensor = read(path);
   return typeof tensor === 'string' ? tensor : { shape: tensor.shape, values: tensor.data };
 }
 

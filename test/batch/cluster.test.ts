@@ -3,17 +3,19 @@ import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Queue, type Job } from 'bullmq';
 import { fetchModel, shipModel } from '../../src/batch/cluster/artifacts.js';
 import { parseClusterAddress } from '../../src/batch/cluster/config.js';
 import { createClusterEngine } from '../../src/batch/cluster/engine.js';
 import { dealSlots } from '../../src/batch/cluster/gpu-processes.js';
-import { bullJobId } from '../../src/batch/cluster/names.js';
+import { bullJobId, queueName } from '../../src/batch/cluster/names.js';
 import { startClusterWorker } from '../../src/batch/cluster/worker.js';
 import { hasErrorCode } from '../../src/core/errors.js';
 import { encodeManifest } from '../../src/workspace/manifest.js';
 import { hashBytes, hashFile } from '../../src/workspace/hashing.js';
 import {
   countKeys,
+  endpoint,
   redisUrl,
   removePrefix,
   tasksFor,
@@ -178,6 +180,55 @@ describe('cluster engine with an in-process worker', () => {
       await removePrefix(prefix);
     }
   });
+
+  it(
+    'reads an attempt that finished before the submitter came back, then removes its job',
+    { timeout: 30_000 },
+    async () => {
+      const prefix = uniquePrefix();
+      const dir = join(temp, 'came-back');
+      const { files, program } = await writeInputs(dir, 3, await writeScript(temp, 5));
+      const worker = await startClusterWorker({
+        redisUrl,
+        queuePrefix: prefix,
+        cacheDir: join(dir, 'cache'),
+      });
+      const [task] = tasksFor('job-back', files, 3, program);
+      assert.ok(task);
+      const id = bullJobId(task.jobId, task.plan.index, task.attempt);
+      // What a submitter that died after enqueuing leaves: its attempt ran and finished, nobody read it.
+      const queue = new Queue(queueName, {
+        connection: { host: endpoint.host, port: endpoint.port },
+        prefix,
+      });
+      let finished: Job | undefined;
+      try {
+        await queue.add('mini-batch', task, { jobId: id, attempts: 1 });
+        for (finished = await queue.getJob(id); finished?.finishedOn === undefined;) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          finished = await queue.getJob(id);
+        }
+      } finally {
+        await queue.close();
+      }
+      // The resumed submitter enqueues the same attempt again: a no-op that the `duplicated` event
+      // reports. With the poll an hour away, only that event can settle the wait.
+      const engine = await createClusterEngine({ redisUrl, queuePrefix: prefix, pollIntervalMs: 3_600_000 });
+      try {
+        const outcome = await engine.execute(task);
+        // Its duration too: the outcome of the run that finished, not of a second run.
+        assert.deepEqual(JSON.parse(JSON.stringify(outcome)), finished?.returnvalue);
+        await engine.close();
+        await withRedis(async (redis) =>
+          assert.equal(await redis.exists(`${prefix}:batch:${id}`), 0, 'its job removed once read'),
+        );
+      } finally {
+        await engine.close();
+        await worker.close();
+        await removePrefix(prefix);
+      }
+    },
+  );
 
   it('reports a script that throws and a timeout as failed outcomes, not rejections', async () => {
     const prefix = uniquePrefix();

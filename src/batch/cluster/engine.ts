@@ -7,7 +7,8 @@
  * 2. enqueues the task on the shared queue `<prefix>:batch` under a deterministic BullMQ job id
  *    (`<jobId>.<index>.<attempt>`), so a retried enqueue after a dropped connection cannot
  *    duplicate it;
- * 3. waits for that job to finish (outcome-waiters.ts) and resolves with the worker's outcome.
+ * 3. waits for that job to finish (outcome-waiters.ts) and resolves with the worker's outcome;
+ * 4. leaves the finished job to be removed with the next batch (finished-jobs.ts).
  *
  * What it leaves out on purpose: retries, thresholds and output stay in the coordinator. BullMQ's
  * own retry is used for one thing only, a worker that died holding the job (stalled-job detection
@@ -33,6 +34,7 @@ import {
 import { shipModel } from './artifacts.js';
 import { parseClusterAddress } from './config.js';
 import { closeRedis, connectNow, createRedis } from './connection.js';
+import { FinishedJobs } from './finished-jobs.js';
 import { failedOutcome } from './messages.js';
 import { bullJobId, clientName, defaultQueuePrefix, queueName } from './names.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
@@ -77,6 +79,7 @@ class ClusterEngine implements BatchEngine {
     private readonly queue: Queue,
     private readonly events: QueueEvents,
     private readonly waiters: OutcomeWaiters,
+    private readonly finished: FinishedJobs,
     private readonly clients: { close(): Promise<void> },
   ) {}
 
@@ -107,12 +110,10 @@ class ClusterEngine implements BatchEngine {
       if (signal?.aborted) throw attemptAbortError(signal);
       return failed(error);
     }
-    // The job may have finished (or been finished by an earlier enqueue of the same attempt) before
-    // the event listener saw anything.
-    this.waiters.check(id);
+    // An attempt enqueued before (a resume after the submitter died) may have finished before the
+    // event listener started: its `duplicated` event, or else the poll, reads the job.
     const result = await this.#untilSettled(id, outcome, signal);
-    // The outcome is in hand; the job's keys are no longer needed. Best effort: an expiry catches the rest.
-    await this.queue.remove(id).catch(() => undefined);
+    this.finished.done(id);
     return result;
   }
 
@@ -192,6 +193,7 @@ class ClusterEngine implements BatchEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.waiters.close();
+    await this.finished.close();
     await this.events.close().catch(() => undefined);
     await this.queue.close().catch(() => undefined);
     await this.clients.close();
@@ -227,12 +229,15 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
   events.on('error', () => undefined);
   queue.on('error', () => undefined);
   const log = (line: string): void => options.log?.({ worker: 'cluster', stream: 'berth', line });
-  const waiters = new OutcomeWaiters(queue, options.pollIntervalMs ?? 1000, log);
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const waiters = new OutcomeWaiters(queue, pollIntervalMs, log);
+  const finished = new FinishedJobs(queue, pollIntervalMs);
   try {
     await queue.waitUntilReady();
     await events.waitUntilReady();
   } catch (error) {
     waiters.close();
+    await finished.close();
     await events.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
     await clients.close();
@@ -240,6 +245,8 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
   }
   events.on('completed', ({ jobId, returnvalue }) => waiters.completed(jobId, returnvalue));
   events.on('failed', ({ jobId }) => waiters.check(jobId));
+  // An enqueue that found the attempt already there (enqueued by an earlier run of this job).
+  events.on('duplicated', ({ jobId }) => waiters.check(jobId));
   events.on('progress', ({ jobId, data }) => waiters.started(jobId, data));
   return new ClusterEngine(
     artifacts,
@@ -248,6 +255,7 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
     queue,
     events,
     waiters,
+    finished,
     clients,
   );
 }

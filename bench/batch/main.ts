@@ -10,8 +10,9 @@
  * 4. the cluster engine again, one worker SIGKILLed halfway: % of throughput lost against (3),
  *    and a check that every item still has exactly one result.
  * Input: generated 3x48x192 float32 images (.npy) through the PP-OCR text-direction classifier,
- * 32 images per mini-batch. Prints a table, writes bench-results/batch.json, exits non-zero when a
- * part failed. Needs Redis at $BERTH_BENCH_REDIS (default redis://127.0.0.1:6379).
+ * 32 images per mini-batch, read into the page cache before each engine's run. Prints a table,
+ * writes bench-results/batch.json, exits non-zero when a part failed. Needs Redis at
+ * $BERTH_BENCH_REDIS (default redis://127.0.0.1:6379).
  * `--images` sets the input size (default 20,000; 2,000 with `--quick`); `--skip` leaves engine
  * runs out while working on another. The limit is always measured, so every ratio printed comes
  * from one run. Each row also shows the CPU time spent per item (cpu.ts), which tells what an
@@ -30,7 +31,7 @@ import { attemptsInFlight } from '../../src/batch/coordinator.js';
 import { createEmbeddedEngine } from '../../src/batch/embedded/engine.js';
 import type { BatchEngine, BatchProgramSpec } from '../../src/batch/engine.js';
 import { hashFile } from '../../src/workspace/hashing.js';
-import { writeImages } from './data.js';
+import { warmPageCache, writeImages } from './data.js';
 import { drive, planTasks, type DriveResult } from './drive.js';
 import { redisCpuSeconds } from './cpu.js';
 import { measureAgain, sweepRaw } from './raw.js';
@@ -64,6 +65,12 @@ async function part<T>(name: string, body: () => Promise<T>): Promise<T | undefi
     process.stderr.write(`${name} failed: ${(error as Error).stack ?? String(error)}\n`);
     return undefined;
   }
+}
+
+/** Puts the input in the page cache before an engine's run (see warmPageCache); answers `paths`. */
+function warm(paths: string[]): string[] {
+  process.stderr.write(`  input read into the page cache in ${warmPageCache(paths).toFixed(1)} s\n`);
+  return paths;
 }
 
 async function removePrefix(prefix: string): Promise<void> {
@@ -165,6 +172,7 @@ async function main(): Promise<void> {
     const raw = await part('raw onnxruntime-node sweep', () => sweepRaw(modelPath, rawItems));
     const embedded = await part('embedded engine, 2 processes', async () => {
       if (skipped.has('embedded')) return undefined;
+      warm(paths);
       const engine = await createEmbeddedEngine({
         jobId: 'bench-embedded',
         target: '',
@@ -182,10 +190,10 @@ async function main(): Promise<void> {
       }
     });
     const cluster = await part('cluster engine, 2 workers', async () =>
-      skipped.has('cluster') ? undefined : clusterRun(paths, program, work, 'clean', false),
+      skipped.has('cluster') ? undefined : clusterRun(warm(paths), program, work, 'clean', false),
     );
     const killed = await part('cluster engine, 2 workers, one SIGKILLed halfway', async () =>
-      skipped.has('kill') ? undefined : clusterRun(paths, program, work, 'kill', true),
+      skipped.has('kill') ? undefined : clusterRun(warm(paths), program, work, 'kill', true),
     );
 
     // Other work on the machine may have slowed the sweep more than the engines' runs: the best

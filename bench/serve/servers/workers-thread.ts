@@ -9,7 +9,11 @@ const session = await ort.InferenceSession.create(file, {
   executionMode: 'sequential',
 });
 const port = parentPort!;
-port.on('message', (message: { data: Float32Array; shape: number[] }) => {
+port.on('message', (message: { data: Float32Array; shape: number[] } | 'release') => {
+  if (message === 'release') {
+    void session.release().then(() => port.postMessage('released'));
+    return;
+  }
   void session.run({ [input]: new ort.Tensor('float32', message.data, message.shape) }).then((results) => {
     const output = Object.values(results)[0]!.data as Float32Array;
     port.postMessage(output, [output.buffer as ArrayBuffer]);

@@ -38,7 +38,9 @@ const workers: PoolThread[] = await Promise.all(
     });
     await new Promise((resolve) => thread.once('message', resolve));
     const worker: PoolThread = { thread, busy: undefined };
-    thread.on('message', (outputs: Float32Array) => answer(worker, outputs));
+    thread.on('message', (outputs: Float32Array | 'released') => {
+      if (outputs !== 'released') answer(worker, outputs);
+    });
     return worker;
   }),
 );
@@ -103,5 +105,15 @@ server.listen(0, '127.0.0.1', () => {
 });
 process.on('SIGTERM', () => {
   server.close();
-  void Promise.all(workers.map((worker) => worker.thread.terminate())).then(() => process.exit(0));
+  // Each thread releases its session before it ends: ending it with a live session aborts the process.
+  const released = workers.map(
+    ({ thread }) =>
+      new Promise<void>((resolve) => {
+        thread.on('message', (message) => {
+          if (message === 'released') resolve();
+        });
+        thread.postMessage('release');
+      }),
+  );
+  void Promise.all(released).then(() => process.exit(0));
 });

@@ -5,8 +5,9 @@
  * - `echo`: answers every request with its own body; the floor for any node:http server.
  * Prints one JSON line `{"http": port}` on stdout once listening; stops on SIGTERM.
  */
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import ort from 'onnxruntime-node';
+import { readBody } from './read-body.js';
 
 interface PlainArgs {
   mode: 'infer' | 'echo';
@@ -22,15 +23,6 @@ interface V2Input {
 
 const args = JSON.parse(process.argv[2] ?? '{}') as PlainArgs;
 const session = args.mode === 'infer' ? await ort.InferenceSession.create(args.file) : undefined;
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
 
 async function infer(body: Buffer): Promise<string> {
   const parsed = JSON.parse(body.toString('utf8')) as { inputs: V2Input[] };

@@ -6,8 +6,9 @@
  * hand-written server reaches on these cores, so berth's binary figures can be read against it as
  * well as against the raw limit. Prints `{"http": port}` once listening; stops on SIGTERM.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { Worker } from 'node:worker_threads';
+import { readBody } from './read-body.js';
 
 interface WorkersArgs {
   file: string;
@@ -73,15 +74,6 @@ function dispatch(): void {
     worker.busy = batch;
     worker.thread.postMessage({ data: stacked, shape: [batch.length, ...args.itemShape] }, [stacked.buffer]);
   }
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 const server = createServer((request, response) => {

@@ -63,7 +63,10 @@ function readTensorFile(path: string, room: (size: number) => Buffer): NumericTe
   }
 }
 
-/** `size` bytes into `bytes`, or fewer when the file shrank since its fstat; a file that grew is read as it was. */
+/**
+ * `size` bytes into `bytes`, or fewer when the file shrank since its fstat; a file that grew is
+ * read as it was.
+ */
 function readWhole(fd: number, bytes: Buffer, size: number): Buffer {
   let filled = 0;
   while (filled < size) {

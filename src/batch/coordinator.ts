@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import type { BatchEngine, MiniBatchOutcome } from './engine.js';
 import type { JobFolder } from './job/folder.js';
-import type { JobError, JobRecord, StoredJobState, StoredStatus } from './job/records.js';
+import type { JobError, JobRecord, ResultFile, StoredJobState, StoredStatus } from './job/records.js';
 import { writeJobReport, writePredictions } from './output.js';
 import { displayKey } from './plan.js';
 import { exceededThreshold } from './thresholds.js';
@@ -121,9 +121,11 @@ class CoordinatorRun {
   /** Counts what earlier runs of this job already achieved, and queues the rest. */
   private async restore(): Promise<void> {
     const done = await this.folder.resultIndexes();
+    const reported = new Set<number>();
     for (const line of await this.folder.readReport()) {
       this.attemptsBefore.set(line.index, Math.max(this.attemptsBefore.get(line.index) ?? 0, line.attempt));
       if (line.attempt > 1) this.status.counts.retried += 1;
+      if (line.kept === true) reported.add(line.index);
     }
     for (const plan of this.record.plan.miniBatches) {
       if (!done.has(plan.index)) {
@@ -131,6 +133,9 @@ class CoordinatorRun {
         continue;
       }
       const result = await this.folder.readResult(plan.index);
+      // A run that died between keeping a result and reporting it (or mid-append) left the report
+      // without its line: it is written now, from the result, so the report has every mini-batch.
+      if (result !== undefined && !reported.has(plan.index)) await this.reportRecovered(result);
       this.status.counts.succeeded += 1;
       this.status.counts.itemsSucceeded += result?.rows.length ?? 0;
       this.status.counts.itemsFailed += result?.failedItems.length ?? 0;
@@ -138,6 +143,21 @@ class CoordinatorRun {
     }
     this.anySuccess = done.size > 0;
     this.itemsAtStart = this.status.counts.itemsSucceeded + this.status.counts.itemsFailed;
+  }
+
+  private async reportRecovered(result: ResultFile): Promise<void> {
+    await this.folder.appendReport({
+      index: result.index,
+      attempt: result.attempt,
+      worker: result.worker,
+      status: 'succeeded',
+      durationMs: result.durationMs,
+      items: this.record.plan.itemCounts[result.index] ?? 0,
+      failedItems: result.failedItems.length,
+      error: undefined,
+      kept: true,
+      at: new Date().toISOString(),
+    });
   }
 
   private async drain(): Promise<void> {

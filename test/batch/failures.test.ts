@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchFixture } from './helpers.js';
 import { readPredictions, scriptDeployment, withBatchFixture } from './helpers.js';
@@ -184,5 +184,46 @@ test('cancel stops a running job; resume then scores the rest, every item once',
       'completed',
       'cancelling a finished job changes nothing',
     );
+  });
+});
+
+test('resume reports a mini-batch whose result was kept but whose report line was lost', async () => {
+  await withBatchFixture(async (fixture) => {
+    const slow = `export async function run(paths) { await new Promise((r) => setTimeout(r, 100)); return paths.map((p) => p.length); }`;
+    let jobId: string | undefined;
+    const running = (async () => {
+      for (let i = 0; i < 6; i += 1) await fixture.write(`in/f${i}.txt`, String(i));
+      await fixture.write('score.mjs', slow);
+      return fixture.batch.run({
+        deployment: scriptDeployment('score.mjs', { mini_batch_size: 1 }),
+        baseDir: fixture.dir,
+        input: join(fixture.dir, 'in'),
+        output: join(fixture.dir, 'out'),
+        onCreated: (id) => (jobId = id),
+      });
+    })();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (jobId !== undefined && (await fixture.batch.status(jobId)).miniBatches.succeeded >= 2) break;
+    }
+    await fixture.batch.cancel(jobId ?? '');
+    await running;
+    // What a submitter killed between keeping a result and appending its report line leaves behind.
+    const reportPath = join(fixture.workspace.dir, 'jobs', jobId ?? '', 'report.jsonl');
+    await writeFile(reportPath, '');
+
+    const resumed = await fixture.batch.resume(jobId ?? '');
+    assert.equal(resumed.state, 'completed', resumed.reason);
+    const kept = (await readFile(reportPath, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { index: number; kept?: boolean; status: string })
+      .filter((line) => line.kept === true);
+    assert.deepEqual(
+      kept.map((line) => line.index).sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5],
+      'one kept line per mini-batch, the recovered ones included',
+    );
+    assert.ok(kept.every((line) => line.status === 'succeeded'));
   });
 });

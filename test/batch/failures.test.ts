@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchFixture } from './helpers.js';
 import { readPredictions, scriptDeployment, withBatchFixture } from './helpers.js';
@@ -189,11 +189,19 @@ test('cancel stops a running job; resume then scores the rest, every item once',
 
 test('resume reports a mini-batch whose result was kept but whose report line was lost', async () => {
   await withBatchFixture(async (fixture) => {
-    const slow = `export async function run(paths) { await new Promise((r) => setTimeout(r, 100)); return paths.map((p) => p.length); }`;
+    // f0 and f1 finish at once; the others wait while the file `hold` exists, so the cancel always
+    // lands mid-job however fast the machine runs the first two.
+    const held = `import { existsSync } from 'node:fs';
+      export async function run(paths) {
+        const held = !/f[01]\\.txt$/.test(paths[0]) && existsSync(${JSON.stringify(join(fixture.dir, 'hold'))});
+        await new Promise((r) => setTimeout(r, held ? 30_000 : 10));
+        return paths.map((p) => p.length);
+      }`;
     let jobId: string | undefined;
     const running = (async () => {
       for (let i = 0; i < 6; i += 1) await fixture.write(`in/f${i}.txt`, String(i));
-      await fixture.write('score.mjs', slow);
+      await fixture.write('score.mjs', held);
+      await fixture.write('hold', '');
       return fixture.batch.run({
         deployment: scriptDeployment('score.mjs', { mini_batch_size: 1 }),
         baseDir: fixture.dir,
@@ -207,7 +215,8 @@ test('resume reports a mini-batch whose result was kept but whose report line wa
       if (jobId !== undefined && (await fixture.batch.status(jobId)).miniBatches.succeeded >= 2) break;
     }
     await fixture.batch.cancel(jobId ?? '');
-    await running;
+    assert.equal((await running).state, 'canceled');
+    await rm(join(fixture.dir, 'hold'));
     // What a submitter killed between keeping a result and appending its report line leaves behind.
     const reportPath = join(fixture.workspace.dir, 'jobs', jobId ?? '', 'report.jsonl');
     await writeFile(reportPath, '');

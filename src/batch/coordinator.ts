@@ -197,6 +197,7 @@ class CoordinatorRun {
           onStarted: (worker) => {
             if (!started) this.status.counts.running += 1;
             started = true;
+            if (worker === undefined) return;
             this.status.workers[worker.name] = {
               pid: worker.pid,
               host: worker.host,
@@ -219,6 +220,10 @@ class CoordinatorRun {
     // The worker may already be on its next mini-batch (it was waiting in the engine).
     if (worker?.miniBatch === index)
       this.status.workers[outcome.worker] = { ...worker, miniBatch: undefined };
+    // A worker whose attempts all ended before the engine named it (short cluster mini-batches)
+    // is still one of the job's workers. (A failed outcome may name no real worker.)
+    else if (worker === undefined && outcome.status === 'succeeded')
+      this.status.workers[outcome.worker] = { since: new Date().toISOString() };
     await this.handleOutcome(outcome, tries);
   }
 

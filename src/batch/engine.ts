@@ -109,8 +109,10 @@ export interface ExecuteHooks {
   /**
    * The attempt was handed to a worker and runs from now on (an attempt the engine still holds has
    * not started): lets `status` show who runs what and count what runs (and tests find the pid).
+   * `undefined`: a worker took it, and which one is told by a later call, if the attempt runs long
+   * enough for that to matter (the cluster engine names the worker after about 100 ms).
    */
-  onStarted?(worker: { name: string; pid: number | undefined; host: string | undefined }): void;
+  onStarted?(worker: { name: string; pid: number | undefined; host: string | undefined } | undefined): void;
 }
 
 /** One line a worker logged (the user's console output, or berth's own worker messages). */

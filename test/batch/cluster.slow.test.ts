@@ -111,7 +111,7 @@ describe('cluster engine with worker processes', { timeout: 120_000 }, () => {
           scenario.engine.execute(task, undefined, {
             onStarted: (worker) => {
               // The victim has just taken this mini-batch and sleeps 600 ms in run(): kill it there.
-              if (worker.pid === victim.pid) killed ??= victim.kill();
+              if (worker?.pid === victim.pid) killed ??= victim.kill();
             },
           }),
         ),

@@ -149,7 +149,8 @@ describe('cluster engine with an in-process worker', () => {
   it('runs every mini-batch once and reports who ran it', async () => {
     const prefix = uniquePrefix();
     const dir = join(temp, 'in-process');
-    const { files, program } = await writeInputs(dir, 30, await writeScript(temp, 5));
+    // Each mini-batch runs 150 ms: long enough for the worker to name itself (after 100 ms).
+    const { files, program } = await writeInputs(dir, 30, await writeScript(join(dir, 'script'), 150));
     const worker = await startClusterWorker({
       redisUrl,
       queuePrefix: prefix,
@@ -162,7 +163,7 @@ describe('cluster engine with an in-process worker', () => {
       const started: string[] = [];
       const outcomes = await Promise.all(
         tasksFor('job-a', files, 4, program).map((task) =>
-          engine.execute(task, undefined, { onStarted: (who) => started.push(who.name) }),
+          engine.execute(task, undefined, { onStarted: (who) => started.push(who?.name ?? '(taken)') }),
         ),
       );
       assert.ok(
@@ -173,7 +174,9 @@ describe('cluster engine with an in-process worker', () => {
       assert.equal(counts.size, 30);
       assert.ok([...counts.values()].every((count) => count === 1));
       assert.equal((outcomes[0]?.rows[0]?.value as { modelBytes: number }).modelBytes, 3 * 1024 * 1024 + 17);
-      assert.ok(started.length >= 1 && started.every((name) => name === 'w-in'));
+      // Each of the 8 mini-batches: taken (its `active` event), then named by the worker running it.
+      assert.equal(started.filter((name) => name === '(taken)').length, 8, started.join());
+      assert.equal(started.filter((name) => name === 'w-in').length, 8, started.join());
     } finally {
       await engine.close();
       await worker.close();

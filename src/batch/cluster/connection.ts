@@ -12,7 +12,7 @@ import type { RedisEndpoint } from './config.js';
 
 /**
  * What a connection is for decides how its commands wait out a dropped connection:
- * - `blocking`: Workers and QueueEvents (and the duplicates BullMQ makes of it for its blocking
+ * - `blocking`: Workers and the event reader (and the duplicates BullMQ makes for its blocking
  *   reads). BullMQ requires `maxRetriesPerRequest: null`: commands wait for the reconnect, so a
  *   worker's lock renewals and a blocking read survive a network blip.
  * - `producer`: the submitter's Queue. Commands fail at once while Redis is away

@@ -7,8 +7,9 @@
  * 2. enqueues the task on the shared queue `<prefix>:batch` under a deterministic BullMQ job id
  *    (`<jobId>.<index>.<attempt>`), so a retried enqueue after a dropped connection cannot
  *    duplicate it;
- * 3. waits for that job to finish (outcome-waiters.ts) and resolves with the worker's outcome;
- * 4. leaves the finished job to be removed with the next batch (finished-jobs.ts).
+ * 3. waits for that job to finish (outcome-waiters.ts, fed by event-reader.ts) and resolves with
+ *    the worker's outcome. The finished job stays in Redis a while, so that an outcome whose event
+ *    was missed can still be read; BullMQ trims the oldest in the script that finishes a job.
  *
  * What it leaves out on purpose: retries, thresholds and output stay in the coordinator. BullMQ's
  * own retry is used for one thing only, a worker that died holding the job (stalled-job detection
@@ -19,7 +20,7 @@
  * The engine owns its Redis clients (queue, events, artifacts; see connection.ts) and closes them in
  * close(). The workers belong to whoever started them.
  */
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
 import {
@@ -34,7 +35,8 @@ import {
 import { shipModel } from './artifacts.js';
 import { parseClusterAddress } from './config.js';
 import { closeRedis, connectNow, createRedis } from './connection.js';
-import { FinishedJobs } from './finished-jobs.js';
+import { EventStreamReader, type QueueEvent } from './event-reader.js';
+import { GatherDelay } from './gather-delay.js';
 import { failedOutcome } from './messages.js';
 import { bullJobId, clientName, defaultQueuePrefix, queueName } from './names.js';
 import { OutcomeWaiters } from './outcome-waiters.js';
@@ -52,7 +54,12 @@ export interface ClusterEngineOptions {
   log?: (line: WorkerLogLine) => void;
 }
 
-const keepFinishedSeconds = 24 * 60 * 60;
+/**
+ * How long, and how many, finished jobs BullMQ keeps (the newest, of every submitter together). The
+ * outcome poll reads a job whose event was missed within a second or two, long before 1,000 others
+ * finish; removing each job once read instead cost a Redis round trip per mini-batch.
+ */
+const keepFinished = { age: 24 * 60 * 60, count: 1000 };
 
 function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -77,9 +84,9 @@ class ClusterEngine implements BatchEngine {
     private readonly options: Required<Pick<ClusterEngineOptions, 'enqueueRetryMs'>> &
       Pick<ClusterEngineOptions, 'log'>,
     private readonly queue: Queue,
-    private readonly events: QueueEvents,
+    private readonly events: EventStreamReader,
     private readonly waiters: OutcomeWaiters,
-    private readonly finished: FinishedJobs,
+    private readonly gather: GatherDelay,
     private readonly clients: { close(): Promise<void> },
   ) {}
 
@@ -113,7 +120,7 @@ class ClusterEngine implements BatchEngine {
     // An attempt enqueued before (a resume after the submitter died) may have finished before the
     // event listener started: its `duplicated` event, or else the poll, reads the job.
     const result = await this.#untilSettled(id, outcome, signal);
-    this.finished.done(id);
+    if (result.status === 'succeeded') this.gather.record(result.durationMs);
     return result;
   }
 
@@ -146,8 +153,8 @@ class ClusterEngine implements BatchEngine {
         await this.queue.add('mini-batch', task, {
           jobId: id,
           attempts: 1,
-          removeOnComplete: { age: keepFinishedSeconds },
-          removeOnFail: { age: keepFinishedSeconds },
+          removeOnComplete: keepFinished,
+          removeOnFail: keepFinished,
         });
         return;
       } catch (error) {
@@ -193,10 +200,23 @@ class ClusterEngine implements BatchEngine {
     if (this.#closed) return;
     this.#closed = true;
     this.waiters.close();
-    await this.finished.close();
-    await this.events.close().catch(() => undefined);
+    await this.events.close();
     await this.queue.close().catch(() => undefined);
     await this.clients.close();
+  }
+}
+
+/** Hands the events of the jobs being waited for to the waiters; the rest of the stream is skipped. */
+function dispatchEvents(waiters: OutcomeWaiters, events: QueueEvent[]): void {
+  for (const { event, fields } of events) {
+    const jobId = fields.jobId;
+    if (jobId === undefined || !waiters.has(jobId)) continue;
+    if (event === 'completed') waiters.completed(jobId, fields.returnvalue);
+    else if (event === 'active') waiters.taken(jobId);
+    else if (event === 'progress') waiters.started(jobId, fields.data);
+    // A failure, or an enqueue that found the attempt already there (enqueued by an earlier run of
+    // this job): the job itself says how it ended.
+    else if (event === 'failed' || event === 'duplicated') waiters.check(jobId);
   }
 }
 
@@ -205,8 +225,7 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
   const endpoint = parseClusterAddress(options.redisUrl);
   const prefix = options.queuePrefix ?? defaultQueuePrefix;
   const queueClient = createRedis(endpoint, clientName(prefix, 'submitter'), 'producer');
-  // QueueEvents reads with a blocking XREAD on a duplicate of this client that it makes, owns and
-  // closes; this one is only the duplicate's template and never connects.
+  // The event reader's blocking XREAD holds this connection while it waits.
   const eventsClient = createRedis(endpoint, clientName(prefix, 'submitter-events'), 'blocking');
   // Connects on the first upload.
   const artifacts = createRedis(endpoint, clientName(prefix, 'submitter-artifacts'), 'plain');
@@ -218,36 +237,36 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
   try {
     // Before any BullMQ object exists: BullMQ would wait for an unreachable Redis forever.
     await connectNow(queueClient);
+    await connectNow(eventsClient);
   } catch (error) {
     await clients.close();
     throw toBerthError(error, 'NOT_READY');
   }
   const queue = new Queue(queueName, { connection: queueClient, prefix });
-  const events = new QueueEvents(queueName, { connection: eventsClient, prefix });
-  // Both report a dropped connection as an error event: enqueues are retried and the poll covers
+  // A dropped connection is reported as an error event: enqueues are retried and the poll covers
   // missed events. Listening from the start keeps an early one from becoming an uncaught exception.
-  events.on('error', () => undefined);
   queue.on('error', () => undefined);
   const log = (line: string): void => options.log?.({ worker: 'cluster', stream: 'berth', line });
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const waiters = new OutcomeWaiters(queue, pollIntervalMs, log);
-  const finished = new FinishedJobs(queue, pollIntervalMs);
+  const gather = new GatherDelay();
+  const events = new EventStreamReader(
+    eventsClient,
+    `${prefix}:${queueName}:events`,
+    (batch) => dispatchEvents(waiters, batch),
+    { gatherMs: () => gather.ms, blockMs: 10_000, retryMs: 500 },
+  );
   try {
     await queue.waitUntilReady();
-    await events.waitUntilReady();
+    // Before the first enqueue, so no event of this engine's jobs comes before the reader's start.
+    await events.start();
   } catch (error) {
     waiters.close();
-    await finished.close();
-    await events.close().catch(() => undefined);
+    await events.close();
     await queue.close().catch(() => undefined);
     await clients.close();
     throw toBerthError(error, 'NOT_READY');
   }
-  events.on('completed', ({ jobId, returnvalue }) => waiters.completed(jobId, returnvalue));
-  events.on('failed', ({ jobId }) => waiters.check(jobId));
-  // An enqueue that found the attempt already there (enqueued by an earlier run of this job).
-  events.on('duplicated', ({ jobId }) => waiters.check(jobId));
-  events.on('progress', ({ jobId, data }) => waiters.started(jobId, data));
   return new ClusterEngine(
     artifacts,
     prefix,
@@ -255,7 +274,7 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
     queue,
     events,
     waiters,
-    finished,
+    gather,
     clients,
   );
 }

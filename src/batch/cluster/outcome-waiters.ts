@@ -2,12 +2,16 @@
  * Waits for the BullMQ jobs the engine enqueued to finish, and turns each into exactly one
  * MiniBatchOutcome.
  *
- * Two paths lead to the same check: QueueEvents (`completed`, `failed`, `progress`) for speed, and
- * a poll of every pending job for safety. A `completed` event carries the job's return value, the
- * outcome itself, so the common case settles without reading the job back. Events travel over a Redis stream read with a blocking
- * XREAD; while the connection is down they are missed, and a job that finished in that window would
- * otherwise be waited for forever. The check reads the job itself, so whichever path sees the end
- * first settles the wait, and settling twice is impossible.
+ * Two paths lead to the same check: BullMQ's events (`completed`, `failed`, `duplicated`; read by
+ * event-reader.ts) for speed, and a poll of every pending job for safety. A `completed` event
+ * carries the job's return value, the outcome itself, so the common case settles without reading
+ * the job back. An event the stream trimmed before it was read would leave its job waited for
+ * forever; the check reads the job itself, so whichever path sees the end first settles the wait,
+ * and settling twice is impossible. A job settled by reading it is removed then (it was found by
+ * the rare path: a resumed job, a missed event); the others BullMQ trims when later jobs finish.
+ *
+ * Who runs an attempt: the `active` event says a worker took it (not which), and the worker's own
+ * note (job progress) names it once the attempt has run a while (worker.ts).
  *
  * A stalled job (its worker died) is moved back to the queue by BullMQ and run again, on the same
  * BullMQ job: the submitter sees only its final state. Only a job that stalled more than the
@@ -22,8 +26,20 @@ interface Waiter {
   hooks: ExecuteHooks | undefined;
   enqueuedAt: number;
   started: StartedNote | undefined;
+  /** A worker took it (onStarted was called, with or without who). */
+  taken: boolean;
   checking: boolean;
   resolve(outcome: MiniBatchOutcome): void;
+}
+
+/** The value of a JSON event field; undefined when it is missing or not JSON. */
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export class OutcomeWaiters {
@@ -47,6 +63,7 @@ export class OutcomeWaiters {
         hooks,
         enqueuedAt: performance.now(),
         started: undefined,
+        taken: false,
         checking: false,
         resolve: (outcome) => {
           if (this.#waiting.get(id)?.task !== task) return;
@@ -65,10 +82,22 @@ export class OutcomeWaiters {
     return this.#waiting.size;
   }
 
-  /** A worker reported it took the job (job progress). */
-  started(id: string, data: unknown): void {
+  has(id: string): boolean {
+    return this.#waiting.has(id);
+  }
+
+  /** A worker took the job (its `active` event); which one, its note tells later. */
+  taken(id: string): void {
     const waiter = this.#waiting.get(id);
-    const note = parseStarted(data);
+    if (waiter === undefined || waiter.taken) return;
+    waiter.taken = true;
+    waiter.hooks?.onStarted?.(undefined);
+  }
+
+  /** A worker reported it runs the job (job progress, as JSON). */
+  started(id: string, json: string | undefined): void {
+    const waiter = this.#waiting.get(id);
+    const note = parseStarted(parseJson(json));
     if (waiter === undefined || note === undefined) return;
     this.#noteStart(id, waiter, note);
   }
@@ -77,6 +106,7 @@ export class OutcomeWaiters {
     const previous = waiter.started;
     if (previous !== undefined && previous.pid === note.pid && previous.worker === note.worker) return;
     waiter.started = note;
+    waiter.taken = true;
     if (previous !== undefined) {
       this.log(
         `mini-batch ${waiter.task.plan.index} (attempt ${waiter.task.attempt}) left ${previous.worker} unfinished; now on ${note.worker}`,
@@ -85,13 +115,13 @@ export class OutcomeWaiters {
     waiter.hooks?.onStarted?.({ name: note.worker, pid: note.pid, host: note.host });
   }
 
-  /** A `completed` event: its return value is the outcome; one that does not parse is read again from the job. */
-  completed(id: string, returnvalue: unknown): void {
+  /** A `completed` event: its return value (JSON) is the outcome; one that does not parse is read again from the job. */
+  completed(id: string, returnvalue: string | undefined): void {
     const waiter = this.#waiting.get(id);
     if (waiter === undefined) return;
     let outcome: MiniBatchOutcome;
     try {
-      outcome = parseOutcome(returnvalue);
+      outcome = parseOutcome(parseJson(returnvalue));
     } catch {
       this.check(id);
       return;
@@ -119,6 +149,10 @@ export class OutcomeWaiters {
   }
 
   #settleFrom(id: string, waiter: Waiter, job: Job | undefined): void {
+    if (job?.finishedOn !== undefined) {
+      // Read here, so nobody needs it any more (a failed removal leaves it to BullMQ's trim).
+      void this.queue.remove(id).catch(() => undefined);
+    }
     const elapsed = Math.round(performance.now() - waiter.enqueuedAt);
     if (job === undefined) {
       waiter.resolve(

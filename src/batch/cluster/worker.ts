@@ -76,6 +76,9 @@ function resolveOptions(options: ClusterWorkerOptions): ResolvedWorkerOptions {
   };
 }
 
+/** How long a worker runs a mini-batch before it tells the submitter its name (see the processor). */
+const startedNoteAfterMs = 100;
+
 export interface ClusterWorker {
   readonly name: string;
   close(options?: { force?: boolean }): Promise<void>;
@@ -173,10 +176,20 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     queueName,
     async (job: Job) => {
       const task = parseTask(job.data);
-      // Tells the submitter who runs the attempt; losing the note costs nothing but a status line,
-      // so scoring starts without waiting for Redis to answer.
-      void job.updateProgress(note).catch(() => undefined);
-      return runAttempt(task, resolved, programs);
+      // Tells the submitter who runs the attempt, once it has run long enough for that to matter
+      // (status, a kill): the `active` event already said that someone took it, and the outcome
+      // names the worker. A note for every mini-batch cost a Redis round trip each, and short ones
+      // end before anybody could look. Losing the note costs nothing but a status line, so it is
+      // never waited for.
+      const noting = setTimeout(
+        () => void job.updateProgress(note).catch(() => undefined),
+        startedNoteAfterMs,
+      );
+      try {
+        return await runAttempt(task, resolved, programs);
+      } finally {
+        clearTimeout(noting);
+      }
     },
     {
       connection: bullClient,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:batch [-- --quick] [--images=N] [--skip=embedded,cluster,kill]`: how close the
+ * `npm run bench:batch [-- --quick] [--images=N] [--skip=embedded,cluster,kill,by-hand]`: how close the
  * batch engines come to the physical limit on a real model, and what losing a worker costs.
  *
  * 1. raw onnxruntime-node, intra-op threads {1,2} x batch {1,4,8,32} in process, and one
@@ -8,7 +8,9 @@
  * 2. the embedded engine, 2 worker processes;
  * 3. the cluster engine (Redis + BullMQ), 2 `berth worker` processes;
  * 4. the cluster engine again, one worker SIGKILLed halfway: % of throughput lost against (3),
- *    and a check that every item still has exactly one result.
+ *    and a check that every item still has exactly one result;
+ * 5. the obvious hand-written alternative to (3): BullMQ as its documentation shows it, 2 worker
+ *    processes scoring each job's files in one run (bullmq-by-hand.ts), the price of the queue alone.
  * Input: generated 3x48x192 float32 images (.npy) through the PP-OCR text-direction classifier,
  * 32 images per mini-batch, read into the page cache before each engine's run. Prints a table,
  * writes bench-results/batch.json, exits non-zero when a part failed. Needs Redis at
@@ -36,6 +38,7 @@ import { drive, planTasks, type DriveResult } from './drive.js';
 import { redisCpuSeconds } from './cpu.js';
 import { measureAgain, sweepRaw } from './raw.js';
 import { startWorker, type BenchWorker } from './workers.js';
+import { runByHand } from './bullmq-by-hand.js';
 
 const quick = process.argv.includes('--quick');
 const option = (name: string): string | undefined =>
@@ -196,6 +199,35 @@ async function main(): Promise<void> {
       skipped.has('kill') ? undefined : clusterRun(warm(paths), program, work, 'kill', true),
     );
 
+    const byHand = await part('hand-written BullMQ, 2 workers', async () => {
+      if (skipped.has('by-hand')) return undefined;
+      const endpoint = parseClusterAddress(redisUrl);
+      const prefix = `berth-bench-${randomBytes(4).toString('hex')}`;
+      const admin = createRedis(endpoint, 'berth-bench-cpu', 'plain');
+      try {
+        const redisBefore = await redisCpuSeconds(admin);
+        const result = await runByHand({
+          connection: { host: endpoint.host, port: endpoint.port },
+          prefix,
+          modelPath,
+          paths: warm(paths),
+          perBatch,
+          inFlight,
+          workers: 2,
+        });
+        const redisAfter = await redisCpuSeconds(admin);
+        const cpuSeconds =
+          result.cpuSeconds === undefined || redisBefore === undefined || redisAfter === undefined
+            ? undefined
+            : result.cpuSeconds + redisAfter - redisBefore;
+        if (result.missing > 0) failures.push(`hand-written BullMQ: ${result.missing} items without a score`);
+        return { ...result, cpuSeconds };
+      } finally {
+        await closeRedis(admin);
+        await removePrefix(prefix);
+      }
+    });
+
     // Other work on the machine may have slowed the sweep more than the engines' runs: the best
     // setting is measured again after them, and the limit is the faster of the two measurements.
     const again =
@@ -236,6 +268,12 @@ async function main(): Promise<void> {
         perItem(cluster),
       ],
       [
+        'hand-written BullMQ, 2 workers',
+        byHand?.itemsPerSecond,
+        ratio(byHand?.itemsPerSecond),
+        byHand?.cpuSeconds === undefined ? undefined : (byHand.cpuSeconds * 1e6) / images,
+      ],
+      [
         'cluster, 1 of 2 killed halfway',
         killed?.itemsPerSecond,
         ratio(killed?.itemsPerSecond),
@@ -272,6 +310,11 @@ async function main(): Promise<void> {
         'process as coordinator, and for the cluster the Redis server), which other load on the machine\n' +
         'disturbs far less than items/s.',
     );
+    if (cluster && byHand) {
+      console.log(
+        `\ncluster engine / hand-written BullMQ: ${(cluster.itemsPerSecond / byHand.itemsPerSecond).toFixed(2)} items/s ratio`,
+      );
+    }
     if (killed) {
       console.log(
         `\nworker killed at ${killed.killedAtItems ?? '?'} of ${images} items: ${lostPercent?.toFixed(1) ?? '-'}% of throughput lost vs the clean run ` +
@@ -307,6 +350,7 @@ async function main(): Promise<void> {
           limit,
           embedded,
           cluster,
+          handWrittenBullmq: byHand,
           clusterKilledHalfway: killed && {
             ...killed,
             lostPercentVsClean: lostPercent,
@@ -317,7 +361,9 @@ async function main(): Promise<void> {
           ratiosToLimit: {
             embedded: embedded && limit && embedded.itemsPerSecond / limit,
             cluster: cluster && limit && cluster.itemsPerSecond / limit,
+            handWrittenBullmq: byHand && limit && byHand.itemsPerSecond / limit,
           },
+          clusterOverHandWritten: cluster && byHand && cluster.itemsPerSecond / byHand.itemsPerSecond,
           failures,
         },
         null,

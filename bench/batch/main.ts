@@ -1,5 +1,5 @@
 /**
- * `npm run bench:batch [-- --quick] [--images=N] [--skip=embedded,cluster,kill,by-hand]`: how close the
+ * `npm run bench:batch [-- --quick] [--images=N] [--mini-batch=N] [--skip=embedded,cluster,kill,by-hand]`: how close the
  * batch engines come to the physical limit on a real model, and what losing a worker costs.
  *
  * 1. raw onnxruntime-node, intra-op threads {1,2} x batch {1,4,8,32} in process, and one
@@ -12,7 +12,7 @@
  * 5. the obvious hand-written alternative to (3): BullMQ as its documentation shows it, 2 worker
  *    processes scoring each job's files in one run (bullmq-by-hand.ts), the price of the queue alone.
  * Input: generated 3x48x192 float32 images (.npy) through the PP-OCR text-direction classifier,
- * 32 images per mini-batch, read into the page cache before each engine's run. Prints a table,
+ * 32 images per mini-batch (`--mini-batch`), read into the page cache before each engine's run. Prints a table,
  * writes bench-results/batch.json, exits non-zero when a part failed. Needs Redis at
  * $BERTH_BENCH_REDIS (default redis://127.0.0.1:6379).
  * `--images` sets the input size (default 20,000; 2,000 with `--quick`); `--skip` leaves engine
@@ -46,7 +46,8 @@ const option = (name: string): string | undefined =>
 const images = Number(option('images') ?? (quick ? 2_000 : 20_000));
 const skipped = new Set((option('skip') ?? '').split(','));
 const rawItems = quick ? 640 : 4_000;
-const perBatch = 32;
+/** Images per mini-batch: each costs the cluster engine a few Redis messages, whatever its size. */
+const perBatch = Number(option('mini-batch') ?? 32);
 const redisUrl = process.env.BERTH_BENCH_REDIS ?? 'redis://127.0.0.1:6379';
 const modelPath = join(
   process.cwd(),

@@ -59,3 +59,27 @@ test('the slice size is tried out on the first mini-batches, then the fastest is
   assert.equal(new SliceSize(itemBytes, 32).next(), 32);
   assert.equal(new SliceSize(8 * 1024 * 1024, undefined).next(), 1);
 });
+
+test('a later program of the same model and item size starts with the slice size chosen before', () => {
+  const itemBytes = 3 * 48 * 192 * 4;
+  const model = `/models/${Math.random()}/cls.onnx`;
+  const first = new SliceSize(itemBytes, undefined, model);
+  for (let miniBatch = 0; miniBatch < 24; miniBatch += 1) {
+    const size = first.next();
+    // 9 per run is the fastest here.
+    first.record(size, 32, size === 9 ? 0.03 : 0.05);
+  }
+  assert.equal(first.chosen, 9);
+  assert.equal(new SliceSize(itemBytes, undefined, model).next(), 9, 'no candidates tried again');
+  assert.equal(
+    new SliceSize(itemBytes, undefined, `${model}.other`).chosen,
+    undefined,
+    'another model tries them',
+  );
+  assert.equal(
+    new SliceSize(itemBytes * 2, undefined, model).chosen,
+    undefined,
+    'another item size tries them',
+  );
+  assert.equal(new SliceSize(itemBytes, 3, model).next(), 3, 'a size the user set still wins');
+});

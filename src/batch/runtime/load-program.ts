@@ -44,7 +44,7 @@ export async function loadProgram(spec: BatchProgramSpec, where: ProgramLocation
     if (where.modelFile === undefined) {
       throw new BerthError('INVALID_SPEC', 'a deployment without a scoring script needs an ONNX model');
     }
-    return loadOnnxProgram(await openSession());
+    return loadOnnxProgram(await openSession(), where.modelFile);
   }
   const context: BatchScriptContext = {
     jobId: where.jobId,

@@ -47,7 +47,11 @@ function copyInto(target: InputArray, values: ArrayLike<number>, offset: number)
   }
 }
 
-export async function loadOnnxProgram(session: ort.InferenceSession): Promise<BatchProgram> {
+/** `modelKey` identifies the model (its file) for the slice size chosen for it (slice-size.ts). */
+export async function loadOnnxProgram(
+  session: ort.InferenceSession,
+  modelKey?: string,
+): Promise<BatchProgram> {
   const input = session.inputMetadata[0];
   if (session.inputNames.length !== 1 || input === undefined || !input.isTensor) {
     throw new BerthError(
@@ -156,7 +160,7 @@ export async function loadOnnxProgram(session: ort.InferenceSession): Promise<Ba
           if (shape === undefined) {
             shape = expected;
             itemSize = expected.reduce((product, dim) => product * dim, 1);
-            sliceSize ??= new SliceSize(itemSize * elementBytes, fixedSize);
+            sliceSize ??= new SliceSize(itemSize * elementBytes, fixedSize, modelKey);
             perSlice = sliceSize.next();
           }
           buffer ??= take(perSlice * itemSize);

@@ -9,6 +9,10 @@
  * fastest is kept from then on. The model's run holds the worker's thread, so its time is its own
  * even when a worker runs several mini-batches at once; taking turns spreads other load on the
  * machine over every candidate alike.
+ *
+ * The choice is remembered for the life of the process, by model file and item size: a cluster
+ * worker serves job after job, and a later job of the same model starts with the size already
+ * chosen instead of spending its first mini-batches on the slower candidates again.
  */
 
 /** Input bytes per run the candidates hold: from a slice that stays in L2 to one that fits L3. */
@@ -16,20 +20,29 @@ const candidateBytes = [512 * 1024, 1024 * 1024, 2 * 1024 * 1024];
 /** Mini-batches each candidate runs before the choice: 8 x 32 images of PP-OCR is ~0.4 s each. */
 const triesPerCandidate = 8;
 
+/** Sizes chosen in this process, by `<model file>|<item bytes>`. */
+const chosenBefore = new Map<string, number>();
+
 export class SliceSize {
   readonly #candidates: number[];
   readonly #seconds: number[];
   readonly #items: number[];
   #turn = 0;
   #chosen: number | undefined;
+  readonly #memoryKey: string | undefined;
 
-  /** `fixed`: a size the user set (BERTH_ORT_BATCH_SIZE), used as it is. */
-  constructor(itemBytes: number, fixed: number | undefined) {
+  /**
+   * `fixed`: a size the user set (BERTH_ORT_BATCH_SIZE), used as it is. `modelKey`: what identifies
+   * the model (its file), so the choice made for it is kept for the next program of this process.
+   */
+  constructor(itemBytes: number, fixed: number | undefined, modelKey?: string) {
     const counts = candidateBytes.map((bytes) => Math.max(1, Math.floor(bytes / itemBytes)));
     this.#candidates = [...new Set(counts)];
     this.#seconds = this.#candidates.map(() => 0);
     this.#items = this.#candidates.map(() => 0);
-    this.#chosen = fixed ?? (this.#candidates.length === 1 ? this.#candidates[0] : undefined);
+    this.#memoryKey = fixed === undefined && modelKey !== undefined ? `${modelKey}|${itemBytes}` : undefined;
+    const before = this.#memoryKey === undefined ? undefined : chosenBefore.get(this.#memoryKey);
+    this.#chosen = fixed ?? before ?? (this.#candidates.length === 1 ? this.#candidates[0] : undefined);
   }
 
   /** The slice size for the next mini-batch. */
@@ -54,6 +67,8 @@ export class SliceSize {
     });
     const best = perItem.indexOf(Math.min(...perItem));
     this.#chosen = this.#candidates[best];
+    if (this.#memoryKey !== undefined && this.#chosen !== undefined)
+      chosenBefore.set(this.#memoryKey, this.#chosen);
   }
 
   /** The size kept, once chosen (for logs and tests). */

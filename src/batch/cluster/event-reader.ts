@@ -4,13 +4,12 @@
  *
  * BullMQ's QueueEvents sends its next blocking XREAD the moment a reply arrives. Every script that
  * touches a job appends to the stream (added and waiting on an enqueue, active when a worker takes
- * it, completed, removed), and those happen at different moments, so the submitter woke about
- * three times per mini-batch, each time a loopback round trip: in a VM a socket write that wakes the
- * other side costs a few hundred µs of CPU, taken from the cores the workers score on. This reader
- * waits `gatherMs` after each reply before it reads again, so one reply carries everything that
- * happened meanwhile. The wait costs nothing in throughput: the engine keeps more attempts enqueued
- * than the workers run, so a worker that finishes takes the next one without the submitter, and the
- * wait stays well within how long that next one runs (gather-delay.ts).
+ * it, completed), and those happen at different moments, so the submitter read about three times
+ * per mini-batch, each a round trip to the Redis every worker shares. This reader waits `gatherMs`
+ * after each reply before it reads again, so one reply carries everything that happened meanwhile.
+ * The wait costs nothing in throughput: the engine keeps more attempts enqueued than the workers
+ * run, so a worker that finishes takes the next one without the submitter, and the wait stays well
+ * within how long that next one runs (gather-delay.ts).
  *
  * A dropped connection loses nothing: the next read starts after the last entry seen, and the stream
  * keeps its entries (about 10,000, BullMQ's trim). What was trimmed meanwhile is found by the

@@ -149,38 +149,56 @@ test('a script whose init() throws fails the job quickly with the reason', async
   });
 });
 
+/**
+ * Starts a job over `files` (one per mini-batch) and cancels it once two mini-batches have
+ * succeeded. The first two files score at once; the others wait while the file `hold` exists, so
+ * the cancel always lands mid-job however fast the machine runs the first two. `hold` is removed
+ * before this returns, so a resume scores the rest at once.
+ */
+async function cancelMidJob(fixture: BatchFixture, files: string[]) {
+  const quick = JSON.stringify(files.slice(0, 2));
+  const hold = JSON.stringify(join(fixture.dir, 'hold'));
+  const script = `import { existsSync } from 'node:fs';
+    import { basename } from 'node:path';
+    export async function run(paths) {
+      const held = !${quick}.includes(basename(paths[0])) && existsSync(${hold});
+      await new Promise((r) => setTimeout(r, held ? 30_000 : 10));
+      return paths.map((p) => p.length);
+    }`;
+  for (const [i, file] of files.entries()) await fixture.write(`in/${file}`, String(i));
+  await fixture.write('score.mjs', script);
+  await fixture.write('hold', '');
+  let jobId: string | undefined;
+  const running = fixture.batch.run({
+    deployment: scriptDeployment('score.mjs', { mini_batch_size: 1 }),
+    baseDir: fixture.dir,
+    input: join(fixture.dir, 'in'),
+    output: join(fixture.dir, 'out'),
+    onCreated: (id) => (jobId = id),
+  });
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (jobId !== undefined && (await fixture.batch.status(jobId)).miniBatches.succeeded >= 2) break;
+  }
+  const canceled = await fixture.batch.cancel(jobId);
+  const ended = await running;
+  await rm(join(fixture.dir, 'hold'));
+  return { jobId, canceled, ended };
+}
+
 test('cancel stops a running job; resume then scores the rest, every item once', async () => {
   await withBatchFixture(async (fixture) => {
-    const slow = `export async function run(paths) { await new Promise((r) => setTimeout(r, 150)); return paths.map((p) => p.length); }`;
-    let jobId: string | undefined;
-    const running = (async () => {
-      for (let i = 0; i < 12; i += 1) await fixture.write(`in/f${String(i).padStart(2, '0')}.txt`, String(i));
-      await fixture.write('score.mjs', slow);
-      return fixture.batch.run({
-        deployment: scriptDeployment('score.mjs', { mini_batch_size: 1 }),
-        baseDir: fixture.dir,
-        input: join(fixture.dir, 'in'),
-        output: join(fixture.dir, 'out'),
-        onCreated: (id) => (jobId = id),
-      });
-    })();
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      if (jobId !== undefined && (await fixture.batch.status(jobId)).miniBatches.succeeded >= 2) break;
-    }
-    const canceled = await fixture.batch.cancel(jobId ?? '');
+    const files = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`);
+    const { jobId, canceled, ended } = await cancelMidJob(fixture, files);
     assert.equal(canceled.state, 'canceled');
-    assert.equal((await running).state, 'canceled');
+    assert.equal(ended.state, 'canceled');
     assert.ok(canceled.miniBatches.succeeded < 12);
-    const resumed = await fixture.batch.resume(jobId ?? '');
+    const resumed = await fixture.batch.resume(jobId);
     assert.equal(resumed.state, 'completed', resumed.reason);
     const keys = (await readPredictions(resumed.output.predictions ?? '')).rows.map((row) => row[0]);
-    assert.deepEqual(
-      keys,
-      Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`),
-    );
+    assert.deepEqual(keys, files);
     assert.equal(
-      (await fixture.batch.cancel(jobId ?? '')).state,
+      (await fixture.batch.cancel(jobId)).state,
       'completed',
       'cancelling a finished job changes nothing',
     );
@@ -189,39 +207,16 @@ test('cancel stops a running job; resume then scores the rest, every item once',
 
 test('resume reports a mini-batch whose result was kept but whose report line was lost', async () => {
   await withBatchFixture(async (fixture) => {
-    // f0 and f1 finish at once; the others wait while the file `hold` exists, so the cancel always
-    // lands mid-job however fast the machine runs the first two.
-    const held = `import { existsSync } from 'node:fs';
-      export async function run(paths) {
-        const held = !/f[01]\\.txt$/.test(paths[0]) && existsSync(${JSON.stringify(join(fixture.dir, 'hold'))});
-        await new Promise((r) => setTimeout(r, held ? 30_000 : 10));
-        return paths.map((p) => p.length);
-      }`;
-    let jobId: string | undefined;
-    const running = (async () => {
-      for (let i = 0; i < 6; i += 1) await fixture.write(`in/f${i}.txt`, String(i));
-      await fixture.write('score.mjs', held);
-      await fixture.write('hold', '');
-      return fixture.batch.run({
-        deployment: scriptDeployment('score.mjs', { mini_batch_size: 1 }),
-        baseDir: fixture.dir,
-        input: join(fixture.dir, 'in'),
-        output: join(fixture.dir, 'out'),
-        onCreated: (id) => (jobId = id),
-      });
-    })();
-    for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      if (jobId !== undefined && (await fixture.batch.status(jobId)).miniBatches.succeeded >= 2) break;
-    }
-    await fixture.batch.cancel(jobId ?? '');
-    assert.equal((await running).state, 'canceled');
-    await rm(join(fixture.dir, 'hold'));
+    const { jobId, ended } = await cancelMidJob(
+      fixture,
+      Array.from({ length: 6 }, (_, i) => `f${i}.txt`),
+    );
+    assert.equal(ended.state, 'canceled');
     // What a submitter killed between keeping a result and appending its report line leaves behind.
-    const reportPath = join(fixture.workspace.dir, 'jobs', jobId ?? '', 'report.jsonl');
+    const reportPath = join(fixture.workspace.dir, 'jobs', jobId, 'report.jsonl');
     await writeFile(reportPath, '');
 
-    const resumed = await fixture.batch.resume(jobId ?? '');
+    const resumed = await fixture.batch.resume(jobId);
     assert.equal(resumed.state, 'completed', resumed.reason);
     const kept = (await readFile(reportPath, 'utf8'))
       .trim()

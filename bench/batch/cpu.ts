@@ -67,3 +67,21 @@ export async function redisCpuSeconds(redis: Redis): Promise<number | undefined>
   const system = field('used_cpu_sys');
   return user === undefined || system === undefined ? undefined : user + system;
 }
+
+/**
+ * Runs `body` and adds to the CPU-seconds it answers what the Redis server spent meanwhile: a queue's
+ * work in Redis is its engine's work too.
+ */
+export async function withRedisCpu<T extends { cpuSeconds: number | undefined }>(
+  redis: Redis,
+  body: () => Promise<T>,
+): Promise<T> {
+  const before = await redisCpuSeconds(redis);
+  const result = await body();
+  const after = await redisCpuSeconds(redis);
+  const cpuSeconds =
+    result.cpuSeconds === undefined || before === undefined || after === undefined
+      ? undefined
+      : result.cpuSeconds + after - before;
+  return { ...result, cpuSeconds };
+}

@@ -35,7 +35,7 @@ import type { BatchEngine, BatchProgramSpec } from '../../src/batch/engine.js';
 import { hashFile } from '../../src/workspace/hashing.js';
 import { warmPageCache, writeImages } from './data.js';
 import { drive, planTasks, type DriveResult } from './drive.js';
-import { redisCpuSeconds } from './cpu.js';
+import { withRedisCpu } from './cpu.js';
 import { measureAgain, sweepRaw } from './raw.js';
 import { startWorker, type BenchWorker } from './workers.js';
 import { runByHand } from './bullmq-by-hand.js';
@@ -122,23 +122,20 @@ async function clusterRun(
     let killedAtItems: number | undefined;
     let killedAtSeconds: number | undefined;
     const victim = workers[0];
-    const redisBefore = await redisCpuSeconds(admin);
+    const measured = engine;
     const started = performance.now();
-    const result = await drive(engine, planTasks(label, paths, perBatch, program), inFlight, (done) => {
-      if (killHalfway && killed === undefined && victim && done >= paths.length / 2) {
-        killedAtItems = done;
-        killedAtSeconds = (performance.now() - started) / 1000;
-        killed = victim.kill();
-      }
+    const result = await withRedisCpu(admin, async () => {
+      const driven = await drive(measured, planTasks(label, paths, perBatch, program), inFlight, (done) => {
+        if (killHalfway && killed === undefined && victim && done >= paths.length / 2) {
+          killedAtItems = done;
+          killedAtSeconds = (performance.now() - started) / 1000;
+          killed = victim.kill();
+        }
+      });
+      await killed;
+      return driven;
     });
-    await killed;
-    const redisAfter = await redisCpuSeconds(admin);
-    // The Redis server's CPU is the cluster engine's too.
-    const cpuSeconds =
-      result.cpuSeconds === undefined || redisBefore === undefined || redisAfter === undefined
-        ? undefined
-        : result.cpuSeconds + redisAfter - redisBefore;
-    return { ...result, cpuSeconds, killedAtItems, killedAtSeconds };
+    return { ...result, killedAtItems, killedAtSeconds };
   } finally {
     await closeRedis(admin);
     await engine?.close();
@@ -206,23 +203,19 @@ async function main(): Promise<void> {
       const prefix = `berth-bench-${randomBytes(4).toString('hex')}`;
       const admin = createRedis(endpoint, 'berth-bench-cpu', 'plain');
       try {
-        const redisBefore = await redisCpuSeconds(admin);
-        const result = await runByHand({
-          connection: { host: endpoint.host, port: endpoint.port },
-          prefix,
-          modelPath,
-          paths: warm(paths),
-          perBatch,
-          inFlight,
-          workers: 2,
-        });
-        const redisAfter = await redisCpuSeconds(admin);
-        const cpuSeconds =
-          result.cpuSeconds === undefined || redisBefore === undefined || redisAfter === undefined
-            ? undefined
-            : result.cpuSeconds + redisAfter - redisBefore;
+        const result = await withRedisCpu(admin, () =>
+          runByHand({
+            connection: { host: endpoint.host, port: endpoint.port },
+            prefix,
+            modelPath,
+            paths: warm(paths),
+            perBatch,
+            inFlight,
+            workers: 2,
+          }),
+        );
         if (result.missing > 0) failures.push(`hand-written BullMQ: ${result.missing} items without a score`);
-        return { ...result, cpuSeconds };
+        return result;
       } finally {
         await closeRedis(admin);
         await removePrefix(prefix);
@@ -239,7 +232,7 @@ async function main(): Promise<void> {
     const limit = raw && Math.max(raw.best.itemsPerSecond, again?.itemsPerSecond ?? 0);
     const ratio = (value: number | undefined): string =>
       value === undefined || limit === undefined ? '-' : (value / limit).toFixed(2);
-    const perItem = (result: DriveResult | undefined): number | undefined =>
+    const perItem = (result: { cpuSeconds: number | undefined } | undefined): number | undefined =>
       result?.cpuSeconds === undefined ? undefined : (result.cpuSeconds * 1e6) / images;
     const rows: [string, number | undefined, string, number | undefined][] = [
       ...(raw?.points ?? []).map((point): [string, number, string, number] => [
@@ -272,7 +265,7 @@ async function main(): Promise<void> {
         'hand-written BullMQ, 2 workers',
         byHand?.itemsPerSecond,
         ratio(byHand?.itemsPerSecond),
-        byHand?.cpuSeconds === undefined ? undefined : (byHand.cpuSeconds * 1e6) / images,
+        perItem(byHand),
       ],
       [
         'cluster, 1 of 2 killed halfway',

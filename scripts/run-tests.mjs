@@ -42,7 +42,15 @@ if (files.length === 0) {
 console.error(`running ${files.length} test files${fast ? ' (fast suite)' : ''}`);
 const result = spawnSync(
   process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=3', '--test-reporter=spec', ...files],
+  [
+    '--enable-source-maps',
+    '--test',
+    '--test-concurrency=3',
+    // A test that hangs fails after 10 minutes instead of holding the whole run.
+    '--test-timeout=600000',
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: 'inherit', env: { ...process.env, BERTH_TEST: '1' } },
 );
 process.exit(result.status ?? 1);

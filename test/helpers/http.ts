@@ -66,15 +66,31 @@ export interface SteadyLoad {
   count(): number;
 }
 
+export interface SteadyLoadLimits {
+  /** Concurrent loops (default 4). */
+  clients?: number;
+  /** Every loop stops by itself after this long (default 120 s), so a stuck test cannot load forever. */
+  maxMs?: number;
+  /** ...or once this many answers came (default 100,000), so a fast-failing load cannot fill memory. */
+  maxAnswers?: number;
+}
+
 /**
- * `clients` loops, each sending one request after another (`next(client, n)`) until stopped, with
- * no retry. A request that gets no answer is kept as status 0 with the error as its body.
+ * `clients` loops, each sending one request after another (`next(client, n)`) until stopped or a
+ * limit is reached, with no retry. A request that gets no answer is kept as status 0 with the error
+ * as its body. Each loop yields to the event loop after every answer: a `next` that answers without
+ * I/O (e.g. "no ready replica") must not starve the timers and probes the test waits on.
  */
-export function steadyLoad(next: (client: number, n: number) => Promise<Answer>, clients = 4): SteadyLoad {
+export function steadyLoad(
+  next: (client: number, n: number) => Promise<Answer>,
+  limits: SteadyLoadLimits = {},
+): SteadyLoad {
+  const { clients = 4, maxMs = 120_000, maxAnswers = 100_000 } = limits;
+  const until = Date.now() + maxMs;
   let running = true;
   const answers: Answer[] = [];
   const loops = Array.from({ length: clients }, async (_, client) => {
-    for (let n = 0; running; n += 1) {
+    for (let n = 0; running && Date.now() < until && answers.length < maxAnswers; n += 1) {
       const started = Date.now();
       answers.push(
         await next(client, n).catch((error: unknown) => ({
@@ -84,6 +100,7 @@ export function steadyLoad(next: (client: number, n: number) => Promise<Answer>,
           ms: Date.now() - started,
         })),
       );
+      await new Promise((resolve) => setImmediate(resolve));
     }
   });
   return {

@@ -114,7 +114,7 @@ describe('endpoints and deployments through the SDK and a real control plane', (
   it('updates green to 2 instances with a rolling update and no failed request', async () => {
     const { scoringUri } = await endpoints.get('shop');
     const { primaryKey } = await endpoints.getCredentials('shop');
-    const load = steadyLoad(() => scoreWith(scoringUri, primaryKey, 'green'), 1);
+    const load = steadyLoad(() => scoreWith(scoringUri, primaryKey, 'green'), { clients: 1 });
     let answers: Answer[] = [];
     try {
       const updated = await endpoints.updateDeployment('shop', 'green', {

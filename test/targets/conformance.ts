@@ -49,6 +49,15 @@ const rows = [
 ];
 const expected = [[4.75], [0.25], [0.75]];
 
+/** Polled as often as the test helpers' fast probe, but failing only after about 20 s of no answer. */
+const tolerantProbe = {
+  initialDelayMs: 0,
+  periodMs: 200,
+  timeoutMs: 2000,
+  successThreshold: 1,
+  failureThreshold: 10,
+};
+
 function v2Request(id: string): object {
   return { id, inputs: [{ name: 'x', shape: [3, 3], datatype: 'FP32', data: rows.flat() }] };
 }
@@ -104,6 +113,10 @@ export function describeTargetConformance(
         endpointName: 'conformance',
         deploymentName: 'linear',
         instanceCount: 2,
+        // Probes that survive a few seconds of a starved CPU (an image build beside the load on
+        // two cores): what is under test is the contract, not how fast a probe gives up.
+        readinessProbe: tolerantProbe,
+        livenessProbe: { ...tolerantProbe, periodMs: 1000 },
       });
     });
     after(async () => {
@@ -180,7 +193,12 @@ export function describeTargetConformance(
         const load = steadyLoad(async (client, n) => {
           const ready = await readyUrls();
           const url = ready[(client + n) % ready.length];
-          if (url === undefined) return { status: 0, headers: {}, body: 'no ready replica', ms: 0 };
+          if (url === undefined) {
+            // As the gateway would answer 503; paced, so a long outage fails the test, not the heap.
+            const states = (await serving()).map((r) => `${r.id} ${r.state} ${r.reason ?? ''}`);
+            await sleep(50);
+            return { status: 0, headers: {}, body: `no ready replica: ${states.join('; ')}`, ms: 50 };
+          }
           return send(`${url}/v2/models/linear/infer`, {
             body: v2Request(`load-${client}-${n}`),
             headers: { 'x-request-id': `conformance-load-${client}-${n}` },

@@ -74,7 +74,7 @@ describe('endpoints on a named container target through the control plane', { sk
     const { scoringUri } = await endpoints.get('shop');
     const { primaryKey } = await endpoints.getCredentials('shop');
     assert.equal((await scoreWith(scoringUri, undefined)).status, 401);
-    const load = steadyLoad(() => scoreWith(scoringUri, primaryKey), 1);
+    const load = steadyLoad(() => scoreWith(scoringUri, primaryKey), { clients: 1 });
     let answers: Answer[] = [];
     try {
       const updated = await endpoints.updateDeployment('shop', 'blue', { set: ['instance_count=2'] });

@@ -168,9 +168,10 @@ export class ContainerReplica implements ManagedReplica {
       } else {
         readyPassed = 0;
         readyFailed += 1;
-        const running = await this.refreshUrl(id).catch(() => false);
+        // An engine that does not answer says nothing about the container: its state stays.
+        const running = await this.refreshUrl(id).catch(() => undefined);
         if (signal.aborted) return;
-        if (!running) this.state = 'starting';
+        if (running === false) this.state = 'starting';
         else if (readyFailed >= readiness.failureThreshold && this.state === 'ready') {
           this.state = 'unhealthy';
           this.reason = `readiness probe failed ${readyFailed} times (${failure})`;

@@ -7,17 +7,8 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeRedis, connectNow, createRedis } from '../../src/batch/cluster/connection.js';
 import { EventStreamReader, type QueueEvent } from '../../src/batch/cluster/event-reader.js';
+import { waitFor } from '../targets/helpers.js';
 import { dropConnections, endpoint, removePrefix, uniquePrefix, withRedis } from './cluster-helpers.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('EventStreamReader', () => {
   const prefixes: string[] = [];
@@ -58,11 +49,11 @@ describe('EventStreamReader', () => {
       300,
       async (add, batches) => {
         await add('first');
-        await until(() => batches.length === 1, 'the first event');
+        await waitFor(() => batches.length === 1, 5000, 'the first event');
         // The reader now gathers for 300 ms: these two arrive together.
         await add('second');
         await add('third');
-        await until(() => batches.length === 2, 'the gathered events');
+        await waitFor(() => batches.length === 2, 5000, 'the gathered events');
         assert.deepEqual(
           batches.map((batch) => batch.map((event) => event.fields.jobId)),
           [['first'], ['second', 'third']],
@@ -76,10 +67,10 @@ describe('EventStreamReader', () => {
   it('goes on from the last entry it saw after its connection is dropped', async () => {
     await withReader(10, async (add, batches, prefix) => {
       await add('a');
-      await until(() => batches.length === 1, 'the first event');
+      await waitFor(() => batches.length === 1, 5000, 'the first event');
       assert.equal(await dropConnections(prefix), 1);
       await add('during-drop');
-      await until(() => batches.flat().length === 2, 'the event added during the drop');
+      await waitFor(() => batches.flat().length === 2, 5000, 'the event added during the drop');
       assert.deepEqual(
         batches.flat().map((event) => event.fields.jobId),
         ['a', 'during-drop'],

@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BatchFixture } from './helpers.js';
-import { readPredictions, scriptDeployment, withBatchFixture } from './helpers.js';
+import { readPredictions, runScriptJob, scriptDeployment, withBatchFixture } from './helpers.js';
 
 const files = Array.from({ length: 24 }, (_, i) => `f${String(i).padStart(2, '0')}.txt`);
 
@@ -35,12 +35,8 @@ test('a worker that SIGKILLs itself mid-mini-batch: replaced, retried, every ite
          return paths.map((p) => readFileSync(p, 'utf8'));
        }`,
     );
-    const status = await fixture.batch.run({
-      deployment: scriptDeployment('score.mjs', { mini_batch_size: 4, max_concurrency_per_instance: 2 }),
-      baseDir: fixture.dir,
-      input: join(fixture.dir, 'in'),
-      output: join(fixture.dir, 'out'),
-    });
+    const status = await runScriptJob(fixture, { mini_batch_size: 4, max_concurrency_per_instance: 2 })
+      .running;
     assert.equal(status.state, 'completed', status.reason);
     assert.equal(status.miniBatches.retried, 1);
     assert.equal(status.firstError?.code, 'WORKER_CRASHED');
@@ -60,17 +56,11 @@ test('the test kills the worker pid it reads from the job state: retried, every 
          return paths.map((p) => readFileSync(p, 'utf8'));
        }`,
     );
-    let jobId: string | undefined;
-    const running = fixture.batch.run({
-      deployment: scriptDeployment('score.mjs', { mini_batch_size: 4 }),
-      baseDir: fixture.dir,
-      input: join(fixture.dir, 'in'),
-      output: join(fixture.dir, 'out'),
-      onCreated: (id) => (jobId = id),
-    });
+    const job = runScriptJob(fixture, { mini_batch_size: 4 });
     let killed: number | undefined;
     while (killed === undefined) {
       await sleep(50);
+      const jobId = job.jobId();
       if (jobId === undefined) continue;
       const state = await fixture.batch.status(jobId);
       const busy = Object.values(state.workers).find((worker) => worker.miniBatch === 2);
@@ -79,7 +69,7 @@ test('the test kills the worker pid it reads from the job state: retried, every 
         killed = busy.pid;
       }
     }
-    const status = await running;
+    const status = await job.running;
     assert.equal(status.state, 'completed', status.reason);
     assert.equal(status.miniBatches.retried, 1);
     assert.match(status.firstError?.message ?? '', new RegExp(`pid ${killed}\\) was killed`));

@@ -3,18 +3,13 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BatchFixture } from './helpers.js';
-import { readPredictions, scriptDeployment, withBatchFixture } from './helpers.js';
+import { readPredictions, runScriptJob, withBatchFixture } from './helpers.js';
 
 /** Twelve small files, f00…f11, scored 3 per mini-batch (4 mini-batches) by `script`. */
 async function runScript(fixture: BatchFixture, script: string, settings: Record<string, unknown>) {
   for (let i = 0; i < 12; i += 1) await fixture.write(`in/f${String(i).padStart(2, '0')}.txt`, String(i));
   await fixture.write('score.mjs', script);
-  return fixture.batch.run({
-    deployment: scriptDeployment('score.mjs', { mini_batch_size: 3, ...settings }),
-    baseDir: fixture.dir,
-    input: join(fixture.dir, 'in'),
-    output: join(fixture.dir, 'out'),
-  });
+  return runScriptJob(fixture, { mini_batch_size: 3, ...settings }).running;
 }
 
 const failOnIndex = (index: number, attempts = Infinity) => `
@@ -168,20 +163,15 @@ async function cancelMidJob(fixture: BatchFixture, files: string[]) {
   for (const [i, file] of files.entries()) await fixture.write(`in/${file}`, String(i));
   await fixture.write('score.mjs', script);
   await fixture.write('hold', '');
+  const job = runScriptJob(fixture, { mini_batch_size: 1 });
   let jobId: string | undefined;
-  const running = fixture.batch.run({
-    deployment: scriptDeployment('score.mjs', { mini_batch_size: 1 }),
-    baseDir: fixture.dir,
-    input: join(fixture.dir, 'in'),
-    output: join(fixture.dir, 'out'),
-    onCreated: (id) => (jobId = id),
-  });
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 50));
+    jobId = job.jobId();
     if (jobId !== undefined && (await fixture.batch.status(jobId)).miniBatches.succeeded >= 2) break;
   }
   const canceled = await fixture.batch.cancel(jobId);
-  const ended = await running;
+  const ended = await job.running;
   await rm(join(fixture.dir, 'hold'));
   return { jobId, canceled, ended };
 }

@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BatchOperations } from '../../src/sdk/batch.js';
+import { BatchOperations, type BatchJobStatus } from '../../src/sdk/batch.js';
 import { Workspace } from '../../src/sdk/workspace.js';
 import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
 
@@ -55,4 +55,23 @@ export function scriptDeployment(
   settings: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return { name: 'test-batch', code_configuration: { code: '.', scoring_script: script }, ...settings };
+}
+
+/**
+ * Starts the job of `score.mjs` (written by the test) over the fixture's `in/` into `out/`, with
+ * these deployment settings. `jobId()` answers the job's id once it is created.
+ */
+export function runScriptJob(
+  fixture: BatchFixture,
+  settings: Record<string, unknown>,
+): { running: Promise<BatchJobStatus>; jobId: () => string | undefined } {
+  let jobId: string | undefined;
+  const running = fixture.batch.run({
+    deployment: scriptDeployment('score.mjs', settings),
+    baseDir: fixture.dir,
+    input: join(fixture.dir, 'in'),
+    output: join(fixture.dir, 'out'),
+    onCreated: (id) => (jobId = id),
+  });
+  return { running, jobId: () => jobId };
 }

@@ -9,17 +9,11 @@
 import { BerthError } from '../../core/errors.js';
 import type { TensorDatatype } from '../../core/tensor.js';
 import type { TensorData, TensorValue } from '../engine.js';
+import { MAX_JSON_RANK, countMismatch, elementCount, formatDims, nestedValueCount } from './element-count.js';
 import { fromHalfBits, toHalfBits } from './fp16.js';
 import { NumberArraySpan } from './number-span.js';
 
-/** Nesting deeper than this is refused before any work is done on it. */
-export const MAX_JSON_RANK = 32;
-
-export function elementCount(shape: readonly number[]): number {
-  let count = 1;
-  for (const dim of shape) count *= dim;
-  return count;
-}
+export { MAX_JSON_RANK, elementCount } from './element-count.js';
 
 export function allocateTensorData(datatype: TensorDatatype, count: number): TensorData {
   switch (datatype) {
@@ -250,23 +244,28 @@ export function jsonToTensorData(
   }
   if (!Array.isArray(data)) throw new BerthError('BAD_INPUT', `input "${name}": data must be an array`);
   const count = elementCount(shape);
-  const filler = new Filler(name, datatype, allocateTensorData(datatype, count), count);
   const flat = data.length === 0 || !Array.isArray(data[0]);
+  // Checked before allocating: the shape is the client's number, the values are what it sent.
+  const values = flat ? data.length : nestedValueCount(name, data);
+  if (values !== count) {
+    if (flat && data.some((item) => Array.isArray(item))) throw mixedError(name);
+    throw countMismatch(name, values, shape, count);
+  }
+  const filler = new Filler(name, datatype, allocateTensorData(datatype, count), count);
   if (flat) {
     for (const item of data) {
-      if (Array.isArray(item)) throw new BerthError('BAD_INPUT', `input "${name}": mixes arrays and values`);
+      if (Array.isArray(item)) throw mixedError(name);
       filler.put(item);
     }
   } else {
     walk(data, 0, undefined, filler);
   }
-  if (filler.index !== count) {
-    throw new BerthError(
-      'BAD_INPUT',
-      `input "${name}" has ${filler.index} values but shape [${shape.join(',')}] needs ${count}`,
-    );
-  }
+  if (filler.index !== count) throw countMismatch(name, filler.index, shape, count);
   return filler.target;
+}
+
+function mixedError(name: string): BerthError {
+  return new BerthError('BAD_INPUT', `input "${name}": mixes arrays and values`);
 }
 
 /** The shape that a nested array spells out: the length at each level, following first items. */
@@ -295,6 +294,15 @@ export function nestedJsonToTensor(name: string, datatype: TensorDatatype, data:
   }
   const shape = inferJsonShape(name, data);
   const count = elementCount(shape);
+  // The shape comes from the first items alone; a ragged array can spell one far larger than
+  // the values it holds ([[1,1],1] nested 31 deep spells 2^31), so it is checked before allocating.
+  const values = shape.length === 0 ? 1 : nestedValueCount(name, data as unknown[]);
+  if (values !== count) {
+    throw new BerthError(
+      'BAD_INPUT',
+      `input "${name}" is ragged: its first items spell shape ${formatDims(shape)} (${count} values) but it holds ${values}`,
+    );
+  }
   const filler = new Filler(name, datatype, allocateTensorData(datatype, count), count);
   if (shape.length === 0) filler.put(data);
   else walk(data as unknown[], 0, shape, filler);

@@ -10,7 +10,7 @@ import { endianness } from 'node:os';
 import { BerthError } from '../../core/errors.js';
 import { datatypeInfo, type TensorDatatype } from '../../core/tensor.js';
 import type { TensorData, TensorValue } from '../engine.js';
-import { elementCount } from './tensor-json.js';
+import { elementCount, formatDims } from './element-count.js';
 
 export const HEADER_LENGTH_HEADER = 'inference-header-content-length';
 
@@ -99,6 +99,14 @@ function decodeBytesElements(
   count: number,
   region: Buffer,
 ): string[] {
+  // Every element takes at least its 4-byte length: a shape asking for more is refused before
+  // the array for it is made.
+  if (count > region.length / 4) {
+    throw new BerthError(
+      'BAD_INPUT',
+      `input "${name}": shape ${formatDims(shape)} needs ${count} BYTES elements but its ${region.length} bytes of binary data hold at most ${Math.floor(region.length / 4)}`,
+    );
+  }
   const strings = new Array<string>(count);
   let offset = 0;
   for (let i = 0; i < count; i++) {

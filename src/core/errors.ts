@@ -26,6 +26,10 @@ export const errorCatalogue = {
   CORRUPT_ARTIFACT: { status: 500, exit: 7, retryable: false },
   RUN_FAILED: { status: 500, exit: 1, retryable: false },
   WORKER_CRASHED: { status: 500, exit: 1, retryable: true },
+  /** A worker was ended and replaced while it held this request (another request on it overran). */
+  WORKER_REPLACED: { status: 503, exit: 5, retryable: true },
+  /** The work passed the server's memory limit and was stopped; a fresh worker serves a retry. */
+  MEMORY_LIMIT: { status: 503, exit: 5, retryable: true },
   INTERNAL: { status: 500, exit: 1, retryable: false },
   NOT_IMPLEMENTED: { status: 501, exit: 8, retryable: false },
   NOT_READY: { status: 503, exit: 5, retryable: true },

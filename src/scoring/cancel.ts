@@ -6,7 +6,7 @@
  * listeners a request gathers (body, admission, deadline race, batcher) cost about 7 µs per
  * request, as much as the rest of a tiny model's request path; a CancelSource costs 0.2 µs.
  */
-import { BerthError, toBerthError } from '../core/errors.js';
+import { BerthError, hasErrorCode, toBerthError } from '../core/errors.js';
 
 export interface CancelSignal {
   readonly aborted: boolean;
@@ -59,6 +59,19 @@ export function abortReason(signal: CancelSignal): Error {
   return reason instanceof Error
     ? reason
     : new BerthError('REQUEST_TIMEOUT', `the request was aborted: ${String(reason)}`);
+}
+
+/**
+ * True when an abort reason is a deadline (the front ends' 408/504, gRPC's deadline, a DOM
+ * AbortSignal.timeout) rather than a client going away: only a deadline makes the engine ask
+ * whether the worker running the request is stuck.
+ */
+export function isDeadlineReason(reason: unknown): boolean {
+  return (
+    hasErrorCode(reason, 'UPSTREAM_TIMEOUT') ||
+    hasErrorCode(reason, 'REQUEST_TIMEOUT') ||
+    (reason instanceof Error && reason.name === 'TimeoutError')
+  );
 }
 
 /**

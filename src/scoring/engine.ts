@@ -39,6 +39,8 @@ export interface InferRequest {
   /** Output names to return; undefined returns all of them. */
   outputs: string[] | undefined;
   signal?: CancelSignal;
+  /** The request's id (x-request-id): named in the log when its deadline ends a stuck worker. */
+  id?: string;
 }
 
 export interface InferResponse {
@@ -65,6 +67,8 @@ export interface EncodedInferRequest {
   /** The whole body; spanning its whole ArrayBuffer, it is transferred (detached here), else copied. */
   body: Uint8Array;
   signal?: CancelSignal;
+  /** As InferRequest.id. */
+  id?: string;
 }
 
 /** What a v2 response needs to know of the request that the worker decoded. */
@@ -86,6 +90,8 @@ export interface ScriptRequest {
   /** In raw mode; like tensor inputs, `bytes` spanning its whole ArrayBuffer is transferred (detached here). */
   raw: { bytes: Uint8Array; headers: Record<string, string>; method: string; path: string } | undefined;
   signal?: CancelSignal;
+  /** As InferRequest.id. */
+  id?: string;
 }
 
 export interface ScriptResponse {
@@ -149,6 +155,35 @@ export interface InferenceEngine {
   inferEncoded?(request: EncodedInferRequest): Promise<EncodedInferResponse>;
   /** Calls `listener` after every run (e.g. to feed a batch-size histogram); returns the unsubscribe function. */
   onBatch?(listener: (event: BatchEvent) => void): () => void;
+  /** Whether the engine can still score, and what has happened to its workers and memory. */
+  health?(): EngineHealth;
+  /**
+   * Calls `listener` once when the engine can no longer recover by itself (memory over the limit
+   * with no worker to blame, for a while): the process should be replaced. Returns the unsubscribe.
+   */
+  onFatal?(listener: (failure: EngineFailure) => void): () => void;
+}
+
+/** Why a worker was replaced, or (`start`) why none could start. */
+export type EngineFailureCause = 'timeout' | 'crash' | 'memory' | 'exit' | 'start';
+
+export interface EngineFailure {
+  cause: EngineFailureCause;
+  message: string;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** What /berth/status reports (with `ready`, which the front end adds). */
+export interface EngineHealth {
+  /** False when the engine can no longer score: no worker can start, or memory is over the limit and no worker holds it. */
+  live: boolean;
+  /** Why live is false; undefined while live. */
+  reason: string | undefined;
+  workers: { configured: number; alive: number };
+  replaced: { timeout: number; crash: number; memory: number; exit: number };
+  lastFailure: EngineFailure | null;
+  memory: { limitBytes: number; rssBytes: number };
 }
 
 export interface ScriptSchemas {
@@ -221,6 +256,14 @@ export interface EngineOptions {
   };
   /** Per-worker memory ceiling for user code, in MB (worker_threads resourceLimits). */
   workerMaxOldGenerationMb: number;
+  /**
+   * The whole process's memory ceiling (RSS: heaps, Buffers, native memory), bytes. Sampled on a
+   * timer: the worker holding the excess is ended and replaced; excess no worker holds makes the
+   * engine not live (see engine/memory-watch.ts).
+   */
+  memoryLimitBytes: number;
+  /** From a worker thread's creation to ready (models loaded, init() done), ms; past it the start failed. */
+  workerStartTimeoutMs: number;
   /** Where tensor inference runs; see scoring/engine/placement.ts for the rule. */
   execution: {
     /**

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
 import { tensorDatatypes } from '../core/tensor.js';
 import type { EngineOptions, ModelToServe } from './engine.js';
+import { MIN_MEMORY_LIMIT_BYTES } from './engine/check-options.js';
+import { defaultMemoryLimit, memoryLimitFromEnv } from './memory-limit.js';
 import { zodMessage } from './protocols/v2-json.js';
 
 export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -67,6 +69,8 @@ export const scoringOptionsSchema = z.strictObject({
     .default(100 * MB),
   /** Largest request header block (431 past it). Default 16384, node's own. */
   maxHeaderBytes: z.number().int().min(1024).default(16384),
+  /** From a connection's first byte to the end of its headers, ms; past it the client gets 408. Default 60000, node's own. */
+  headersTimeoutMs: z.number().int().positive().max(300_000).default(60_000),
   batching: z
     .strictObject({
       /** Default false. */
@@ -108,6 +112,15 @@ export const scoringOptionsSchema = z.strictObject({
   workers: z.number().int().positive().optional(),
   /** Per-worker memory ceiling for user code, MB. Default 2048. */
   workerMaxOldGenerationMb: z.number().int().positive().default(2048),
+  /**
+   * The whole process's memory ceiling in bytes (RSS: heaps, Buffers, native memory), enforced
+   * inside the server: the worker holding the excess is ended and replaced, its requests answered
+   * MEMORY_LIMIT. Default: the BERTH_MEMORY_LIMIT_BYTES variable, else 90% of a container's memory
+   * limit, else half of this machine's memory (see memory-limit.ts). At least 64 MiB.
+   */
+  memoryLimitBytes: z.number().int().min(MIN_MEMORY_LIMIT_BYTES).optional(),
+  /** From a worker thread's creation to ready (models loaded, init() done), ms. Default 120000. */
+  workerStartTimeoutMs: z.number().int().positive().default(120_000),
   /** The models to serve, already resolved to files. */
   models: z.array(modelSchema).default([]),
   /** Absolute path of the scoring script; absent: ONNX models are served from their signature. */
@@ -138,6 +151,12 @@ export const scoringOptionsSchema = z.strictObject({
   logLevel: z.enum(logLevels).optional(),
   /** Stop gracefully on SIGTERM/SIGINT. Default false (main.ts turns it on). */
   handleSignals: z.boolean().default(false),
+  /**
+   * When the server can no longer recover by itself (memory over the limit that no worker holds),
+   * print a failure line and exit with code 1 so a supervisor starts a fresh process. Default false
+   * (main.ts and `berth serve` turn it on); liveness answers 503 either way.
+   */
+  exitOnFatal: z.boolean().default(false),
   /** How long a graceful stop waits for in-flight requests, ms. Default requestTimeoutMs + 1000. */
   drainTimeoutMs: z.number().int().positive().optional(),
 });
@@ -154,11 +173,13 @@ export interface ResolvedScoringOptions {
   requestTimeoutMs: number;
   maxBodyBytes: number;
   maxHeaderBytes: number;
+  headersTimeoutMs: number;
   dataCollection:
     | { dir: string; samplingRate: number; maxFileBytes: number; maxFiles: number; maxPendingBytes: number }
     | undefined;
   logLevel: LogLevel;
   handleSignals: boolean;
+  exitOnFatal: boolean;
   drainTimeoutMs: number;
   engine: EngineOptions;
 }
@@ -170,6 +191,8 @@ const engineKeys = [
   'onnx',
   'batching',
   'workerMaxOldGenerationMb',
+  'memoryLimitBytes',
+  'workerStartTimeoutMs',
   'execution',
 ] as const;
 
@@ -194,6 +217,7 @@ function liftEngine(input: unknown): unknown {
 export function resolveScoringOptions(
   input: unknown,
   stdoutIsTty = process.stdout.isTTY === true,
+  env: NodeJS.ProcessEnv = process.env,
 ): ResolvedScoringOptions {
   const parsed = scoringOptionsSchema.safeParse(liftEngine(input ?? {}));
   if (!parsed.success) throw new BerthError('INVALID_SPEC', zodMessage(parsed.error, 'scoring options: '));
@@ -223,9 +247,11 @@ export function resolveScoringOptions(
     requestTimeoutMs: options.requestTimeoutMs,
     maxBodyBytes: options.maxBodyBytes,
     maxHeaderBytes: options.maxHeaderBytes,
+    headersTimeoutMs: options.headersTimeoutMs,
     dataCollection: options.dataCollection,
     logLevel: options.logLevel ?? (stdoutIsTty ? 'warn' : 'info'),
     handleSignals: options.handleSignals,
+    exitOnFatal: options.exitOnFatal,
     drainTimeoutMs: options.drainTimeoutMs ?? options.requestTimeoutMs + 1000,
     engine: {
       models,
@@ -234,7 +260,20 @@ export function resolveScoringOptions(
       onnx: options.onnx,
       batching: options.batching,
       workerMaxOldGenerationMb: options.workerMaxOldGenerationMb,
+      memoryLimitBytes: resolveMemoryLimit(options.memoryLimitBytes, env),
+      workerStartTimeoutMs: options.workerStartTimeoutMs,
       execution: options.execution,
     },
   };
+}
+
+function resolveMemoryLimit(given: number | undefined, env: NodeJS.ProcessEnv): number {
+  const bytes = given ?? memoryLimitFromEnv(env) ?? defaultMemoryLimit().bytes;
+  if (bytes < MIN_MEMORY_LIMIT_BYTES) {
+    throw new BerthError(
+      'INVALID_SPEC',
+      `scoring options: the memory limit must be at least ${MIN_MEMORY_LIMIT_BYTES} bytes (64 MiB), got ${bytes}`,
+    );
+  }
+  return bytes;
 }

@@ -59,6 +59,8 @@ export function options(models: ModelToServe[], overrides: Partial<EngineOptions
     },
     batching: { enabled: false, maxBatchSize: 16, maxQueueDelayMs: 5 },
     workerMaxOldGenerationMb: 256,
+    memoryLimitBytes: 8 * 1024 ** 3,
+    workerStartTimeoutMs: 60_000,
     execution: { inline: 'auto', inlineMaxRunMs: 0.1 },
     ...overrides,
   };

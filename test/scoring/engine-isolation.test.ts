@@ -48,8 +48,8 @@ describe('engine: isolation and lifecycle', () => {
       await assert.rejects(
         engine.runScript({ model: 'linear', body: { crash: 'memory' }, raw: undefined }),
         (error: { code: string; message: string }) => {
-          assert.equal(error.code, 'WORKER_CRASHED');
-          assert.match(error.message, /out of memory/);
+          assert.equal(error.code, 'MEMORY_LIMIT');
+          assert.match(error.message, /out of memory \(limit 48 MB of heap per worker/);
           return true;
         },
       );
@@ -65,6 +65,9 @@ describe('engine: isolation and lifecycle', () => {
         ok: true,
       });
       assert.equal(engine.engineStatistics().workerRestarts, 3);
+      assert.deepEqual(engine.health().replaced, { timeout: 0, crash: 1, memory: 1, exit: 1 });
+      assert.equal(engine.health().lastFailure?.cause, 'crash');
+      assert.equal(engine.health().live, true);
     } finally {
       await engine.close();
     }

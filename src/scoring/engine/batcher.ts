@@ -21,10 +21,10 @@
 import { BerthError } from '../../core/errors.js';
 import type { BatchEvent, EngineOptions, InferResponse, TensorValue } from '../engine.js';
 import type { Logger } from '../runtimes/logger.js';
-import { abortReason, type CancelSignal } from '../cancel.js';
+import { abortReason, isDeadlineReason, type CancelSignal } from '../cancel.js';
 import { InFlight } from './in-flight.js';
 import type { InlineSessions } from './inline.js';
-import type { WorkerPool } from './pool.js';
+import { requestText, type PoolWorker, type WorkerPool } from './pool.js';
 import { splitOutputs, stackInputs } from './stacking.js';
 import type { StatisticsRecorder } from './statistics.js';
 import { prepareTensors } from './transfer.js';
@@ -42,9 +42,13 @@ export interface BatchRequest {
   signal: CancelSignal | undefined;
   /** True when the model runs on the main thread (InlineSessions) instead of a worker. */
   inline: boolean;
+  /** The request's id, for the log line when its deadline ends a stuck worker. */
+  id: string | undefined;
 }
 
 interface Item extends BatchRequest {
+  /** The worker its run went to; undefined while queued or running inline. */
+  worker: PoolWorker | undefined;
   enqueuedNs: bigint;
   settled: boolean;
   resolve: (response: InferResponse) => void;
@@ -109,6 +113,8 @@ export class Batcher {
         stackKey: request.stackKey,
         signal,
         inline: request.inline,
+        id: request.id,
+        worker: undefined,
         enqueuedNs: process.hrtime.bigint(),
         settled: false,
         resolve,
@@ -241,10 +247,13 @@ export class Batcher {
     return batch;
   }
 
-  private abort(queue: Queue, item: Item, reason: unknown): void {
+  private abort(queue: Queue, item: Item, reason: Error): void {
     const index = queue.items.indexOf(item);
     if (index >= 0) queue.items.splice(index, 1);
     this.fail(item, reason);
+    // A run past its deadline may be one that never ends: the pool asks whether its worker turns.
+    if (item.worker !== undefined && isDeadlineReason(reason))
+      this.pool.overdue(item.worker, requestText(item.id, reason));
   }
 
   private fail(item: Item, error: unknown): void {
@@ -281,7 +290,7 @@ export class Batcher {
       // The session is looked up now, not at submit: a reload may have moved the model meanwhile.
       reply = this.inline.has(queue.name, queue.version)
         ? await this.inline.run(queue.name, queue.version, inputs, wanted)
-        : await this.runOnWorker(queue, inputs, wanted);
+        : await this.runOnWorker(queue, batch, inputs, wanted);
     } catch (error) {
       done();
       for (const item of batch) this.fail(item, error);
@@ -324,6 +333,7 @@ export class Batcher {
 
   private async runOnWorker(
     queue: Queue,
+    batch: Item[],
     inputs: Record<string, TensorValue>,
     wanted: string[] | undefined,
   ): Promise<{ outputs: Record<string, TensorValue>; computeNs: number }> {
@@ -331,6 +341,7 @@ export class Batcher {
     if (worker === undefined) {
       throw new BerthError('NOT_READY', 'no worker is running: the pool is restarting its workers');
     }
+    for (const item of batch) item.worker = worker;
     const prepared = prepareTensors(inputs);
     const call = {
       type: 'infer' as const,

@@ -6,6 +6,9 @@ import { BerthError } from '../../core/errors.js';
 import type { EngineOptions } from '../engine.js';
 import { modelKey } from './versions.js';
 
+/** Below this not even an idle server with one worker fits (node, ONNX Runtime and a thread). */
+export const MIN_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export function checkOptions(options: EngineOptions): void {
   const problems: string[] = [];
   const integerAtLeast = (value: number, min: number, what: string): void => {
@@ -17,6 +20,8 @@ export function checkOptions(options: EngineOptions): void {
   integerAtLeast(options.onnx.interOpThreads, 0, 'onnx.interOpThreads');
   integerAtLeast(options.batching.maxBatchSize, 1, 'batching.maxBatchSize');
   integerAtLeast(options.workerMaxOldGenerationMb, 8, 'workerMaxOldGenerationMb');
+  integerAtLeast(options.memoryLimitBytes, MIN_MEMORY_LIMIT_BYTES, 'memoryLimitBytes');
+  integerAtLeast(options.workerStartTimeoutMs, 1, 'workerStartTimeoutMs');
   if (!(options.batching.maxQueueDelayMs >= 0))
     problems.push(`batching.maxQueueDelayMs must be >= 0, got ${options.batching.maxQueueDelayMs}`);
   if (!(options.execution.inlineMaxRunMs >= 0))

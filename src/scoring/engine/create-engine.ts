@@ -10,6 +10,8 @@ import { hasDynamicBatchDimension } from '../../core/tensor.js';
 import type {
   BatchEvent,
   EncodedInferRequest,
+  EngineFailure,
+  EngineHealth,
   EncodedInferResponse,
   EngineOptions,
   EngineStatistics,
@@ -40,6 +42,8 @@ import { runScriptCall } from './script-call.js';
 import { StatisticsRecorder } from './statistics.js';
 import type { BatchListener } from './statistics.js';
 import { checkOptions } from './check-options.js';
+import { engineHealth } from './health.js';
+import { checkMemoryAtStart, MemoryWatch } from './memory-watch.js';
 import { runsInline } from './placement.js';
 import { validateInferRequest } from './validate.js';
 
@@ -57,6 +61,8 @@ export interface ScoringEngine extends InferenceEngine {
   scriptSchemas(): ScriptSchemas | undefined;
   engineStatistics(): EngineStatistics;
   onBatch(listener: BatchListener): () => void;
+  health(): EngineHealth;
+  onFatal(listener: (failure: EngineFailure) => void): () => void;
   acceptsEncoded(model: string, version: string, byteLength: number): boolean;
   inferEncoded(request: EncodedInferRequest): Promise<EncodedInferResponse>;
   /** Where a loaded model's tensor inference runs (see placement.ts); NOT_FOUND when not loaded. */
@@ -79,6 +85,8 @@ export async function createEngine(options: EngineOptions): Promise<ScoringEngin
         script === undefined ? undefined : { sourcePath: script.sourcePath, modulePath: script.modulePath },
       models: () => table.models(),
       maxOldGenerationMb: options.workerMaxOldGenerationMb,
+      startTimeoutMs: options.workerStartTimeoutMs,
+      probeMs: PROBE_MS,
       logger,
     });
   } catch (error) {
@@ -90,12 +98,21 @@ export async function createEngine(options: EngineOptions): Promise<ScoringEngin
     for (const [index, entry] of entries.entries()) {
       await engine.markReady(entry, entry.model, started.ready.models[index]);
     }
+    checkMemoryAtStart(options.memoryLimitBytes);
   } catch (error) {
     await engine.close();
     throw toBerthError(error);
   }
+  engine.watchMemory();
   return engine;
 }
+
+/**
+ * How long a worker has to answer a ping once a request on it has passed its deadline. A thread
+ * whose event loop turns answers in microseconds; one that does not answer in a second is held by
+ * a task that ignores the deadline.
+ */
+const PROBE_MS = 1_000;
 
 class Engine implements ScoringEngine {
   state: EngineState = 'ready';
@@ -107,6 +124,7 @@ class Engine implements ScoringEngine {
   private readonly encoded: EncodedRunner;
   private cudaFallbackLogged = false;
   private closed: Promise<void> | undefined;
+  private readonly memory: MemoryWatch;
 
   constructor(
     private readonly options: EngineOptions,
@@ -117,6 +135,7 @@ class Engine implements ScoringEngine {
     private readonly schemas: ScriptSchemas | undefined,
   ) {
     this.inline = new InlineSessions(options.onnx);
+    this.memory = new MemoryWatch(pool, options.memoryLimitBytes, logger);
     this.encoded = new EncodedRunner(pool, this.stats, (event) => this.emitBatch(event));
     this.batcher = new Batcher(pool, this.inline, this.stats, options.batching, logger, {
       onBatch: (event) => this.emitBatch(event),
@@ -205,6 +224,7 @@ class Engine implements ScoringEngine {
       rows: checked.rows,
       stackKey: checked.stackKey,
       signal: request.signal,
+      id: request.id,
     });
   }
 
@@ -311,6 +331,19 @@ class Engine implements ScoringEngine {
     };
   }
 
+  /** Starts sampling memory; the baseline is taken now, with every model loaded. */
+  watchMemory(): void {
+    this.memory.start();
+  }
+
+  health(): EngineHealth {
+    return engineHealth(this.pool, this.memory);
+  }
+
+  onFatal(listener: (failure: EngineFailure) => void): () => void {
+    return this.memory.onFatal(listener);
+  }
+
   placement(name: string, version?: string): 'inline' | 'workers' {
     return this.table.resolve(name, version).inline ? 'inline' : 'workers';
   }
@@ -322,6 +355,7 @@ class Engine implements ScoringEngine {
 
   private async shutDown(): Promise<void> {
     this.state = 'closing';
+    this.memory.stop();
     await Promise.all([this.batcher.drain(), this.encoded.idle(), this.scriptCalls.idle()]);
     await this.inline.closeAll();
     await this.pool.close();

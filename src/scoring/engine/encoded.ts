@@ -13,7 +13,7 @@
 import { BerthError, deserializeError } from '../../core/errors.js';
 import type { ModelSignature } from '../../core/tensor.js';
 import type { BatchEvent, EncodedInferRequest, EncodedInferResponse } from '../engine.js';
-import { abortReason, type CancelSignal } from '../cancel.js';
+import { abortReason } from '../cancel.js';
 import { InFlight } from './in-flight.js';
 import type { WorkerPool } from './pool.js';
 import type { StatisticsRecorder } from './statistics.js';
@@ -74,7 +74,6 @@ export class EncodedRunner {
       const settle = (): boolean => {
         if (settled) return false;
         settled = true;
-        signal?.removeEventListener('abort', onAbort);
         return true;
       };
       const fail = (error: unknown): void => {
@@ -82,9 +81,9 @@ export class EncodedRunner {
         this.stats.failure(target.name, target.version, elapsedNs());
         reject(error instanceof Error ? error : new Error(String(error)));
       };
-      const onAbort = (): void => fail(abortReason(signal as CancelSignal));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pool.call(worker, call, bytes.transfer).then(
+      // The pool answers an aborted call with the signal's reason at once (and probes the worker
+      // on a deadline); the worker's late result is dropped.
+      this.pool.call(worker, call, bytes.transfer, { signal, requestId: request.id }).then(
         ({ outcome }) => {
           // Stops counting before answering, so a caller that sees its answer sees the run finished.
           done();

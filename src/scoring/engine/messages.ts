@@ -60,10 +60,29 @@ export type ToWorker =
   | { type: 'script'; requestId: number; model: string; body: unknown; raw: ScriptRequest['raw'] }
   | { type: 'load'; requestId: number; model: ModelToServe }
   | { type: 'unload'; requestId: number; name: string; version: string }
-  | { type: 'shutdown'; requestId: number };
+  | { type: 'shutdown'; requestId: number }
+  /** Answered at once: a worker that cannot answer is busy in one task (see pool.ts, overdue). */
+  | { type: 'ping'; requestId: number };
+
+/**
+ * Asked of every worker while the process is over its memory limit (see memory-watch.ts); it has
+ * no requestId and is answered by a `memory` message, not counted as a call.
+ */
+export interface ReportMemory {
+  type: 'report-memory';
+}
+
+/** A worker's own memory, as `process.memoryUsage()` reads it inside the thread (per isolate). */
+export interface WorkerMemory {
+  heapUsed: number;
+  /** C++ memory bound to JS objects, ArrayBuffers and Buffers included. */
+  external: number;
+}
 
 export type FromWorker =
-  | { type: 'ready'; models: LoadReport[]; script: ScriptSchemas | undefined }
+  | { type: 'ready'; models: LoadReport[]; script: ScriptSchemas | undefined; memory: WorkerMemory }
+  /** The answer to `report-memory`, sent as soon as the thread's event loop turns. */
+  | { type: 'memory'; memory: WorkerMemory }
   | { type: 'startup-failed'; error: SerializedError }
   | { type: 'inferred'; requestId: number; outputs: Record<string, TensorValue>; computeNs: number }
   | {
@@ -90,6 +109,7 @@ export type FromWorker =
     }
   | { type: 'loaded'; requestId: number; report: LoadReport }
   | { type: 'done'; requestId: number }
+  | { type: 'pong'; requestId: number }
   | { type: 'failed'; requestId: number; error: SerializedError };
 
 /** Which reply answers which request; a reply of another type is a protocol bug. */
@@ -100,6 +120,7 @@ export interface ReplyTypes {
   load: 'loaded';
   unload: 'done';
   shutdown: 'done';
+  ping: 'pong';
 }
 
 export type RequestOf<K extends ToWorker['type']> = Extract<ToWorker, { type: K }>;

@@ -1,21 +1,37 @@
 /**
  * The worker pool: a fixed number of worker threads, each holding every model. It sends typed
  * requests and matches replies by `requestId`; it replaces a worker that dies (uncaught error,
- * `process.exit`, out of memory) and answers every request that worker held with WORKER_CRASHED,
- * so no caller waits forever.
+ * `process.exit`, out of memory) or that it ends itself (a request overran and the thread does not
+ * answer; the memory watch blames it), and answers every request that worker held with an error
+ * naming why, so no caller waits forever.
  *
  * Lifecycle of a worker: starting → ready → (stopping | dead). A dead worker's slot is refilled
- * at once; if the replacement cannot start, the slot retries with a growing delay (capped at 30 s).
+ * at once; if the replacement cannot start (or does not start within `startTimeoutMs`), the slot
+ * retries with a growing delay (capped at 30 s), and after FAILED_STARTS_BEFORE_DEAD failures in a
+ * row with no worker ready the pool reports that it can no longer score (liveness answers 503).
  * The pool does not queue: the batcher above it decides when to send what.
  */
 import { Worker } from 'node:worker_threads';
 import { BerthError, deserializeError } from '../../core/errors.js';
+import { abortReason, isDeadlineReason, type CancelSignal } from '../cancel.js';
 import type { ModelToServe } from '../engine.js';
 import type { Logger } from '../runtimes/logger.js';
-import type { CallOf, FromWorker, ReplyOf, ReplyTypes, ToWorker, WorkerStartup } from './messages.js';
+import type {
+  CallOf,
+  FromWorker,
+  ReplyOf,
+  ReplyTypes,
+  ReportMemory,
+  ToWorker,
+  WorkerStartup,
+} from './messages.js';
+import { fateOf, PoolWorker, requestText, type PendingCall, type ReplacementCause } from './pool-worker.js';
+import { probeOverdue, withTimeout } from './overdue.js';
+import { FAILED_STARTS_BEFORE_DEAD, WorkerHistory } from './worker-history.js';
+
+export { PoolWorker, requestText } from './pool-worker.js';
 
 type ReadyMessage = Extract<FromWorker, { type: 'ready' }>;
-type WorkerState = 'starting' | 'ready' | 'stopping' | 'dead';
 
 export interface PoolConfig {
   size: number;
@@ -24,27 +40,17 @@ export interface PoolConfig {
   /** The models a new worker must load: read at each (re)start, so replacements get loads made since. */
   models: () => ModelToServe[];
   maxOldGenerationMb: number;
+  /** From a thread's creation to its `ready`; past it the start counts as failed. */
+  startTimeoutMs: number;
+  /** How long a worker suspected of being stuck has to answer a ping before it is ended. */
+  probeMs: number;
   logger: Logger;
 }
 
-interface PendingCall {
-  expected: FromWorker['type'];
-  resolve: (reply: FromWorker) => void;
-  reject: (error: BerthError) => void;
-}
-
-export class PoolWorker {
-  state: WorkerState = 'starting';
-  /** Requests sent and not yet answered. */
-  outstanding = 0;
-  readonly pending = new Map<number, PendingCall>();
-  lastError: Error | undefined;
-
-  constructor(
-    readonly id: number,
-    readonly slot: number,
-    readonly thread: Worker,
-  ) {}
+/** A caller that stops waiting: its signal, and the request's id for the log line. */
+export interface CallWatch {
+  signal: CancelSignal | undefined;
+  requestId: string | undefined;
 }
 
 const workerUrl = new URL('./worker.js', import.meta.url);
@@ -55,7 +61,7 @@ export class WorkerPool {
   private nextRequestId = 0;
   private closing = false;
   private readonly capacityListeners: (() => void)[] = [];
-  restarts = 0;
+  readonly history = new WorkerHistory();
 
   private constructor(private readonly config: PoolConfig) {
     this.slots = Array.from({ length: config.size }, () => undefined);
@@ -78,13 +84,29 @@ export class WorkerPool {
     return this.config.size;
   }
 
+  /** Workers replaced so far, whatever the cause. */
+  get restarts(): number {
+    return this.history.replacements;
+  }
+
   workers(): PoolWorker[] {
     return this.slots.filter(
       (worker): worker is PoolWorker => worker !== undefined && worker.state !== 'dead',
     );
   }
 
-  /** The ready worker with the fewest outstanding requests; a starting one only when none is ready. */
+  readyCount(): number {
+    let count = 0;
+    for (const worker of this.slots) if (worker?.state === 'ready') count++;
+    return count;
+  }
+
+  /** False once no worker is ready and the last starts have all failed: the engine cannot score. */
+  canScore(): boolean {
+    return this.readyCount() > 0 || this.history.failedStarts < FAILED_STARTS_BEFORE_DEAD;
+  }
+
+  /** The ready worker with the fewest outstanding requests; a starting or suspect one only when none is. */
   pick(): PoolWorker | undefined {
     let best: PoolWorker | undefined;
     for (const worker of this.workers()) {
@@ -95,7 +117,9 @@ export class WorkerPool {
   }
 
   hasIdleWorker(): boolean {
-    return this.workers().some((worker) => worker.state === 'ready' && worker.outstanding === 0);
+    return this.workers().some(
+      (worker) => worker.state === 'ready' && worker.outstanding === 0 && !worker.suspect,
+    );
   }
 
   /** Called whenever a worker may take more work: a reply arrived, or a worker became ready. */
@@ -103,10 +127,16 @@ export class WorkerPool {
     this.capacityListeners.push(listener);
   }
 
+  /**
+   * Sends one request. With `watch`, the caller stops waiting when its signal aborts: the call is
+   * answered with the signal's reason at once (a late reply is dropped), and when the reason is a
+   * deadline the worker is probed (see overdue).
+   */
   call<K extends ToWorker['type']>(
     worker: PoolWorker,
     call: CallOf<K> & { type: K },
     transfer: ArrayBuffer[] = [],
+    watch?: CallWatch,
   ): Promise<ReplyOf<K>> {
     if (worker.state === 'dead') {
       return Promise.reject(new BerthError('WORKER_CRASHED', `worker ${worker.id} has stopped`));
@@ -114,26 +144,79 @@ export class WorkerPool {
     const requestId = ++this.nextRequestId;
     const message = { ...call, requestId } as ToWorker;
     return new Promise<ReplyOf<K>>((resolve, reject) => {
-      worker.pending.set(requestId, {
+      const pending: PendingCall = {
         expected: replyTypes[call.type],
         resolve: resolve as (reply: FromWorker) => void,
         reject,
-      });
-      worker.outstanding += 1;
+      };
+      const signal = watch?.signal;
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          const reason = abortReason(signal);
+          if (this.settle(worker, requestId) !== undefined) reject(reason);
+          if (isDeadlineReason(reason)) this.overdue(worker, requestText(watch?.requestId, reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const detach = (): void => signal.removeEventListener('abort', onAbort);
+        pending.resolve = (reply) => {
+          detach();
+          resolve(reply as ReplyOf<K>);
+        };
+        pending.reject = (error) => {
+          detach();
+          reject(error);
+        };
+      }
+      worker.pending.set(requestId, pending);
+      if (worker.outstanding++ === 0) worker.busySince = performance.now();
       try {
         worker.thread.postMessage(message, transfer);
       } catch (error) {
         this.settle(worker, requestId);
-        reject(
+        pending.reject(
           new BerthError('BAD_INPUT', `cannot send the request to a worker: ${(error as Error).message}`),
         );
       }
     });
   }
 
-  /** Sends the same request to every live worker (starting ones included) and waits for all. */
+  /**
+   * Sends the same request to every live worker (starting ones included, stopping ones not: they
+   * are about to be replaced by one that loads from the table) and waits for all.
+   */
   broadcast<K extends ToWorker['type']>(call: CallOf<K> & { type: K }): Promise<ReplyOf<K>[]> {
-    return Promise.all(this.workers().map((worker) => this.call<K>(worker, call)));
+    const live = this.workers().filter((worker) => worker.state !== 'stopping');
+    return Promise.all(live.map((worker) => this.call<K>(worker, call)));
+  }
+
+  /** A request on `worker` passed its deadline (`what` says which): see probeOverdue. */
+  overdue(worker: PoolWorker, what: string): void {
+    probeOverdue(this, worker, what, this.config.probeMs);
+  }
+
+  /**
+   * Ends a worker on purpose and replaces it: `message` says why (it is logged and counted under
+   * `cause`), and `errorFor` builds what each request it held is answered.
+   */
+  end(
+    worker: PoolWorker,
+    cause: ReplacementCause,
+    message: string,
+    errorFor: (message: string) => BerthError,
+  ): void {
+    if (worker.state === 'dead' || worker.state === 'stopping' || this.closing) return;
+    worker.ending = { cause, reason: message, error: errorFor(message) };
+    worker.state = 'stopping';
+    void worker.thread.terminate();
+  }
+
+  /**
+   * Asks every ready worker for its memory; the answers update `memory` and `reportedAt` as they
+   * come. A worker held by a task answers only when the task ends.
+   */
+  askMemory(): void {
+    const ask: ReportMemory = { type: 'report-memory' };
+    for (const worker of this.workers()) if (worker.state === 'ready') worker.thread.postMessage(ask);
   }
 
   /** Stops every worker: asks each to release its sessions, then ends the thread. */
@@ -164,12 +247,33 @@ export class WorkerPool {
     const worker = new PoolWorker(startup.workerId, slot, thread);
     this.slots[slot] = worker;
     return new Promise<ReadyMessage>((resolve, reject) => {
+      const startTimer = setTimeout(() => {
+        if (worker.state !== 'starting') return;
+        reject(
+          new BerthError(
+            'NOT_READY',
+            `worker ${worker.id} did not start within ${this.config.startTimeoutMs} ms (loading the models or the scoring script's init() took longer)`,
+          ),
+        );
+        worker.state = 'stopping';
+        void thread.terminate();
+      }, this.config.startTimeoutMs);
+      startTimer.unref();
       thread.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') {
+        if (message.type === 'memory') {
+          worker.reportedAt = performance.now();
+          if (worker.memory !== undefined) worker.memory.current = footprint(message.memory);
+        } else if (message.type === 'ready') {
+          clearTimeout(startTimer);
           worker.state = 'ready';
+          worker.reportedAt = performance.now();
+          const bytes = footprint(message.memory);
+          worker.memory = { baseline: bytes, current: bytes };
+          this.history.started();
           resolve(message);
           this.notifyCapacity();
         } else if (message.type === 'startup-failed') {
+          clearTimeout(startTimer);
           reject(deserializeError(message.error));
           worker.state = 'stopping';
           void thread.terminate();
@@ -181,33 +285,38 @@ export class WorkerPool {
         worker.lastError = error;
       });
       thread.on('exit', (code) => {
-        const wasStarting = worker.state === 'starting';
-        const expected = worker.state === 'stopping' || this.closing;
-        worker.state = 'dead';
-        const reason = deathReason(worker, code, this.config.maxOldGenerationMb);
-        for (const [requestId, pending] of worker.pending) {
-          worker.pending.delete(requestId);
-          pending.reject(
-            new BerthError(
-              'WORKER_CRASHED',
-              `worker ${worker.id} stopped while handling this request: ${reason}`,
-            ),
-          );
-        }
-        worker.outstanding = 0;
-        if (wasStarting)
-          reject(new BerthError('WORKER_CRASHED', `worker ${worker.id} stopped while starting: ${reason}`));
-        if (!expected && !wasStarting) this.replace(worker, reason);
+        clearTimeout(startTimer);
+        this.onExit(worker, code, reject);
       });
     });
   }
 
-  private replace(dead: PoolWorker, reason: string): void {
-    this.restarts += 1;
-    this.config.logger.error(`worker ${dead.id} stopped (${reason}); starting a replacement`, {
-      restarts: this.restarts,
-    });
+  private onExit(worker: PoolWorker, code: number, rejectStart: (error: BerthError) => void): void {
+    const wasStarting = worker.state === 'starting';
+    const ending = worker.ending;
+    const expected = (worker.state === 'stopping' && ending === undefined) || this.closing;
+    worker.state = 'dead';
+    const fate = ending ?? fateOf(worker, code, this.config.maxOldGenerationMb);
+    for (const [requestId, pending] of worker.pending) {
+      worker.pending.delete(requestId);
+      pending.reject(fate.error);
+    }
+    worker.outstanding = 0;
+    worker.busySince = 0;
+    if (wasStarting)
+      rejectStart(
+        new BerthError('WORKER_CRASHED', `worker ${worker.id} stopped while starting: ${fate.reason}`),
+      );
+    if (!expected && !wasStarting) this.replace(worker, fate.cause, fate.reason);
+  }
+
+  private replace(dead: PoolWorker, cause: ReplacementCause, message: string): void {
+    this.history.replacedFor(cause, `worker ${dead.id}: ${message}`);
     this.refill(dead.slot, 1_000);
+    this.config.logger.error(
+      `worker ${dead.id} stopped (${cause}): ${message}; worker ${this.slots[dead.slot]?.id ?? '?'} replaces it`,
+      { cause, restarts: this.restarts },
+    );
   }
 
   private refill(slot: number, retryDelayMs: number): void {
@@ -215,16 +324,19 @@ export class WorkerPool {
     this.spawn(slot).catch((error: unknown) => {
       if (this.closing) return;
       this.slots[slot] = undefined;
-      this.config.logger.error(`a replacement worker failed to start; retrying in ${retryDelayMs} ms`, {
-        error,
-      });
+      const message = error instanceof Error ? error.message : String(error);
+      this.history.startFailed(`a replacement worker could not start: ${message}`);
+      this.config.logger.error(
+        `a replacement worker failed to start (${this.history.failedStarts} in a row); retrying in ${retryDelayMs} ms`,
+        { error, canScore: this.canScore() },
+      );
       setTimeout(() => this.refill(slot, Math.min(retryDelayMs * 2, 30_000)), retryDelayMs).unref();
     });
   }
 
   private reply(
     worker: PoolWorker,
-    message: Exclude<FromWorker, { type: 'ready' | 'startup-failed' }>,
+    message: Exclude<FromWorker, { type: 'ready' | 'startup-failed' | 'memory' }>,
   ): void {
     const pending = this.settle(worker, message.requestId);
     if (pending === undefined) return;
@@ -242,6 +354,7 @@ export class WorkerPool {
     if (pending === undefined) return undefined;
     worker.pending.delete(requestId);
     worker.outstanding = Math.max(0, worker.outstanding - 1);
+    if (worker.outstanding === 0) worker.busySince = 0;
     return pending;
   }
 
@@ -257,25 +370,14 @@ const replyTypes: { [K in keyof ReplyTypes]: ReplyTypes[K] } = {
   load: 'loaded',
   unload: 'done',
   shutdown: 'done',
+  ping: 'pong',
 };
 
-/** Starting workers sort after every ready one, whatever their load. */
+/** Ready workers sort by load; starting and suspect ones after every ready one. */
 function rank(worker: PoolWorker): number {
-  return worker.state === 'ready' ? worker.outstanding : 1e9 + worker.outstanding;
+  return worker.state === 'ready' && !worker.suspect ? worker.outstanding : 1e9 + worker.outstanding;
 }
 
-function deathReason(worker: PoolWorker, code: number, limitMb: number): string {
-  const error: (Error & { code?: string }) | undefined = worker.lastError;
-  if (error?.code === 'ERR_WORKER_OUT_OF_MEMORY')
-    return `it ran out of memory (limit ${limitMb} MB of heap per worker)`;
-  if (error !== undefined) return `uncaught ${error.name}: ${error.message}`;
-  return `it exited with code ${code} (process.exit in the scoring script?)`;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+function footprint(memory: { heapUsed: number; external: number }): number {
+  return memory.heapUsed + memory.external;
 }

@@ -17,7 +17,15 @@ import { createLogger } from '../runtimes/logger.js';
 import { openSession, runSession, signatureOf, warmUp } from '../runtimes/onnx.js';
 import type { OnnxSession } from '../runtimes/onnx.js';
 import { decodeBody } from './decode-body.js';
-import type { FromWorker, LoadReport, RequestOf, ToWorker, WorkerStartup } from './messages.js';
+import type {
+  FromWorker,
+  LoadReport,
+  ReportMemory,
+  RequestOf,
+  ToWorker,
+  WorkerMemory,
+  WorkerStartup,
+} from './messages.js';
 import { prepareBytes, prepareTensors } from './transfer.js';
 import { modelKey, newest } from './versions.js';
 
@@ -120,7 +128,13 @@ async function start(): Promise<FromWorker> {
   if (startup.script !== undefined) {
     script = await LoadedScript.load(startup.script.modulePath, startup.script.sourcePath, context);
   }
-  return { type: 'ready', models: reports, script: script?.schemas };
+  return { type: 'ready', models: reports, script: script?.schemas, memory: ownMemory() };
+}
+
+/** This thread's heap and external memory: process.memoryUsage() reads them per isolate. */
+function ownMemory(): WorkerMemory {
+  const usage = process.memoryUsage();
+  return { heapUsed: usage.heapUsed, external: usage.external };
 }
 
 type Reply = [FromWorker, ArrayBuffer[]];
@@ -227,6 +241,8 @@ async function answer(message: ToWorker): Promise<Reply> {
       return unload(message);
     case 'shutdown':
       return shutdown(message);
+    case 'ping':
+      return [{ type: 'pong', requestId: message.requestId }, []];
   }
 }
 
@@ -262,7 +278,17 @@ async function handle(message: ToWorker): Promise<void> {
   }
 }
 
-port.on('message', (message: ToWorker) => {
+port.on('message', (message: ToWorker | ReportMemory) => {
+  // Both answered in this task, without waiting for start-up: a thread that does not answer is
+  // held by a task (see pool.ts, overdue, and memory-watch.ts).
+  if (message.type === 'ping') {
+    port.postMessage({ type: 'pong', requestId: message.requestId } satisfies FromWorker);
+    return;
+  }
+  if (message.type === 'report-memory') {
+    port.postMessage({ type: 'memory', memory: ownMemory() } satisfies FromWorker);
+    return;
+  }
   // handle() settles every request itself, so nothing is left to await here.
   void handle(message);
 });

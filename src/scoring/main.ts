@@ -2,11 +2,14 @@
  * The scoring server as a process of its own:
  * `node dist/src/scoring/main.js --config <options.json>`. The file holds scoring options (a
  * resolved object, as `berth serve` and the targets write it, or user options to resolve). Once
- * listening it prints one line, `{"event":"listening","port":…,"grpcPort":…}`, and it stops
- * gracefully on SIGTERM or SIGINT.
+ * listening it prints one line, `{"event":"listening","port":…,"grpcPort":…,"memoryLimitBytes":…,
+ * "memoryLimit":"<the limit and where it came from>"}`, and it stops gracefully on SIGTERM or
+ * SIGINT. When it can no longer recover by itself it prints `{"event":"failed",…}` on stderr and
+ * exits with code 1 (exitOnFatal).
  */
 import { readFile } from 'node:fs/promises';
 import { BerthError, toBerthError } from '../core/errors.js';
+import { describeMemoryLimit } from './memory-limit.js';
 import { resolveScoringOptions } from './options.js';
 import { startScoringServer, type GrpcStarter } from './server.js';
 
@@ -33,13 +36,20 @@ async function main(argv: readonly string[]): Promise<void> {
       `cannot read scoring options from ${path}: ${toBerthError(error).message}`,
     );
   }
-  const options = resolveScoringOptions({ ...(input as object), handleSignals: true });
+  const options = resolveScoringOptions({ ...(input as object), handleSignals: true, exitOnFatal: true });
   const server = await startScoringServer(options, {
     grpc: options.grpcPort === undefined ? undefined : await grpcStarter(),
   });
   await server.ready;
+  const limit = options.engine.memoryLimitBytes;
   process.stdout.write(
-    `${JSON.stringify({ event: 'listening', port: server.httpPort, grpcPort: server.grpcPort ?? null })}\n`,
+    `${JSON.stringify({
+      event: 'listening',
+      port: server.httpPort,
+      grpcPort: server.grpcPort ?? null,
+      memoryLimitBytes: limit,
+      memoryLimit: describeMemoryLimit(limit),
+    })}\n`,
   );
 }
 

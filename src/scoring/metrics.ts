@@ -3,6 +3,7 @@
  * ships inside containers, functions and edge bundles, so it carries no metrics library). Hot
  * paths touch a Map entry and a few numbers; all formatting happens when /metrics is scraped.
  */
+import type { EngineHealth } from './engine.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -71,6 +72,27 @@ export class Gauge {
     const value = this.read();
     if (value === undefined) return '';
     return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.name} ${formatNumber(value)}\n`;
+  }
+}
+
+/** A set of totals that another part keeps, read when scraped: one series per key of `label`. */
+export class LabeledReading {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly label: string,
+    private readonly read: () => Record<string, number> | undefined,
+    private readonly type: 'gauge' | 'counter' = 'counter',
+  ) {}
+
+  render(): string {
+    const values = this.read();
+    if (values === undefined) return '';
+    let text = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n`;
+    for (const [key, value] of Object.entries(values)) {
+      text += `${this.name}{${this.label}="${escapeLabel(key)}"} ${formatNumber(value)}\n`;
+    }
+    return text;
   }
 }
 
@@ -147,6 +169,8 @@ export interface MetricsSources {
   inFlight: () => number;
   /** Worker restarts, when the engine exposes them. */
   workerRestarts: () => number | undefined;
+  /** The engine's health (replacements by cause, workers, memory), when it reports one. */
+  health?: () => EngineHealth | undefined;
 }
 
 /** The scoring server's metrics. Route labels are route templates, never raw paths. */
@@ -191,20 +215,48 @@ export class ScoringMetrics {
     'berth_data_collection_dropped_total',
     'Records data collection dropped because writing fell behind.',
   );
-  private readonly gauges: Gauge[];
+  private readonly gauges: (Gauge | LabeledReading)[];
 
   constructor(sources: MetricsSources) {
+    // Read once per scrape: every health gauge below comes from the same reading.
+    let scrape: EngineHealth | undefined;
+    const health = (): EngineHealth | undefined => scrape;
+    this.readHealth = () => {
+      scrape = sources.health?.();
+    };
     this.gauges = [
       new Gauge('berth_queue_depth', 'Requests waiting for an admission slot.', sources.queueDepth),
       new Gauge('berth_requests_in_flight', 'Requests holding an admission slot.', sources.inFlight),
       new Gauge(
         'berth_worker_restarts_total',
-        'Engine worker threads restarted after a crash.',
+        'Engine worker threads replaced, whatever the cause.',
         sources.workerRestarts,
         'counter',
       ),
+      new LabeledReading(
+        'berth_worker_replacements_total',
+        'Engine worker threads replaced, by cause: timeout (a request overran and the thread did not answer), crash, memory, exit.',
+        'cause',
+        () => health()?.replaced,
+      ),
+      new Gauge('berth_workers_alive', 'Worker threads started and serving.', () => health()?.workers.alive),
+      new Gauge('berth_live', '1 while the server can score; 0 when it cannot recover by itself.', () =>
+        health() === undefined ? undefined : health()?.live ? 1 : 0,
+      ),
+      new Gauge(
+        'berth_memory_rss_bytes',
+        'Resident memory of the whole process.',
+        () => health()?.memory.rssBytes,
+      ),
+      new Gauge(
+        'berth_memory_limit_bytes',
+        'The memory limit the server enforces (memoryLimitBytes).',
+        () => health()?.memory.limitBytes,
+      ),
     ];
   }
+
+  private readonly readHealth: () => void;
 
   /**
    * Series by route (and status), looked up once each: a request then costs two map reads and no
@@ -249,6 +301,7 @@ export class ScoringMetrics {
   }
 
   render(): string {
+    this.readHealth();
     return [
       this.requests,
       this.requestSeconds,

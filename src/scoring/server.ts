@@ -20,6 +20,7 @@ import { createEngine } from './engine/index.js';
 import { BodyBufferPool } from './http/body-pool.js';
 import { createHttpFrontEnd } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { describeMemoryLimit } from './memory-limit.js';
 import { ScoringMetrics } from './metrics.js';
 import type { ResolvedScoringOptions } from './options.js';
 
@@ -83,6 +84,21 @@ export async function startScoringServer(
     queueDepth: () => admission.queued,
     inFlight: () => admission.inFlight,
     workerRestarts: () => engine.engineStatistics?.().workerRestarts,
+    health: () => engine.health?.(),
+  });
+  logger.log('info', 'memory-limit', {
+    limit_bytes: options.engine.memoryLimitBytes,
+    message: describeMemoryLimit(options.engine.memoryLimitBytes),
+  });
+  const stopWatchingFatal = engine.onFatal?.((failure) => {
+    logger.log('error', 'cannot-recover', { cause: failure.cause, message: failure.message });
+    logger.flush();
+    if (!options.exitOnFatal) return;
+    // Memory is over the limit: a quick exit, not a drain; the supervisor starts a fresh process.
+    process.stderr.write(
+      `${JSON.stringify({ event: 'failed', code: 'MEMORY_LIMIT', message: failure.message })}\n`,
+    );
+    process.exit(1);
   });
   const unsubscribe = engine.onBatch?.((event) => metrics.batchSize.observe(event.rows));
   metrics.batchesFromEngine = unsubscribe !== undefined;
@@ -137,6 +153,7 @@ export async function startScoringServer(
       process.off('SIGINT', onSignal);
       await Promise.all([http.close(options.drainTimeoutMs), grpc?.close()]);
       unsubscribe?.();
+      stopWatchingFatal?.();
       await engine.close();
       await collector?.close();
       logger.log('info', 'stopped');

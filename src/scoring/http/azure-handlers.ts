@@ -9,12 +9,15 @@ import { decodeScoreBody, encodeScoreResponse } from '../protocols/azure.js';
 import { openApiDocument } from '../protocols/openapi.js';
 import { tensorsText } from '../data-collector.js';
 import { parseJsonText, readBody } from './body.js';
-import { isJsonContentType, withSlot, type HttpContext } from './context.js';
+import { isJsonContentType, notLive, withSlot, type HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { takesEncoded } from './v2-handlers.js';
 
-export function health(exchange: Exchange): void {
-  exchange.send(200, 'text/plain; charset=utf-8', 'Healthy');
+/** Azure's liveness route: 'Healthy', or 503 when the replica can no longer score. */
+export function health(context: HttpContext, exchange: Exchange): void {
+  const problem = notLive(context);
+  if (problem !== undefined) exchange.sendError(problem);
+  else exchange.send(200, 'text/plain; charset=utf-8', 'Healthy');
 }
 
 /** The model `/score` serves: the scripted one when a script is set, else the first loaded. */
@@ -67,7 +70,13 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
     let response;
     try {
       response = await withSlot(context, exchange, signal, () =>
-        context.engine.runScript({ model: model?.name ?? '', body: parsed, raw: rawRequest, signal }),
+        context.engine.runScript({
+          model: model?.name ?? '',
+          body: parsed,
+          raw: rawRequest,
+          signal,
+          id: exchange.id,
+        }),
       );
     } catch (error) {
       if (hasErrorCode(error, 'RUN_FAILED') || (error instanceof Error && !hasErrorCode(error))) {
@@ -96,6 +105,7 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
         format: 'azure-json',
         body,
         signal,
+        id: exchange.id,
       }),
     );
     exchange.batchSize = encoded.batchSize;
@@ -108,7 +118,14 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
   const inputs = decodeScoreBody(parseJsonText(body.toString('utf8')), model!.signature);
   const collected = context.collector?.sample() === true ? tensorsText(inputs) : undefined;
   const result = await withSlot(context, exchange, signal, () =>
-    context.engine.infer({ model: model!.name, version: model!.version, inputs, outputs: undefined, signal }),
+    context.engine.infer({
+      model: model!.name,
+      version: model!.version,
+      inputs,
+      outputs: undefined,
+      signal,
+      id: exchange.id,
+    }),
   );
   exchange.batchSize = result.batchSize;
   context.metrics.recordInference(result.model, result.batchSize, result.queueMs, result.computeMs);

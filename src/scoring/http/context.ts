@@ -10,6 +10,7 @@ import type { Admission, InferenceEngine, LoadedModel, ModelRepository, ScriptSc
 import type { Logger } from '../logger.js';
 import type { ScoringMetrics } from '../metrics.js';
 import type { ResolvedScoringOptions } from '../options.js';
+import { engineHealth } from '../replica-status.js';
 import type { BodyBufferPool } from './body-pool.js';
 import type { Exchange } from './exchange.js';
 
@@ -56,6 +57,16 @@ export function findModel(engine: InferenceEngine, name: string, version: string
     );
   }
   return found;
+}
+
+/**
+ * Undefined while the replica can score; otherwise the error its liveness probes answer (503), so
+ * a supervisor replaces a replica whose workers cannot start or whose memory no worker holds.
+ */
+export function notLive(context: HttpContext): BerthError | undefined {
+  const health = engineHealth(context.engine, context.options.engine.memoryLimitBytes);
+  if (health.live) return undefined;
+  return new BerthError('NOT_READY', `the server cannot score: ${health.reason ?? 'unknown reason'}`);
 }
 
 const countRejected = (context: HttpContext, error: unknown): never => {

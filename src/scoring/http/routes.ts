@@ -10,6 +10,7 @@ export type RouteId =
   | 'score'
   | 'swagger'
   | 'metrics'
+  | 'berth-status'
   | 'v2-server'
   | 'v2-live'
   | 'v2-ready'
@@ -43,6 +44,7 @@ export const routes = {
   score: route('score', 'POST', '/score'),
   swagger: route('swagger', 'GET', '/swagger.json'),
   metrics: route('metrics', 'GET', '/metrics'),
+  berthStatus: route('berth-status', 'GET', '/berth/status'),
   v2Server: route('v2-server', 'GET', '/v2'),
   v2Live: route('v2-live', 'GET', '/v2/health/live', true),
   v2Ready: route('v2-ready', 'GET', '/v2/health/ready', true),
@@ -126,6 +128,7 @@ const fixed = {
   '/score': plain(routes.score),
   '/swagger.json': plain(routes.swagger),
   '/metrics': plain(routes.metrics),
+  '/berth/status': plain(routes.berthStatus),
   '/v2': plain(routes.v2Server),
   '/v2/health/live': plain(routes.v2Live),
   '/v2/health/ready': plain(routes.v2Ready),
@@ -158,6 +161,7 @@ export function matchRoute(path: string): RouteMatch | undefined {
     case '/score':
     case '/swagger.json':
     case '/metrics':
+    case '/berth/status':
     case '/v2':
     case '/v2/health/live':
     case '/v2/health/ready':

@@ -12,6 +12,8 @@ import type { HttpContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { matchRoute, unknownRoute, unknownV2Route, type RouteMatch } from './routes.js';
 import * as v2 from './v2-handlers.js';
+import { replicaStatus } from '../replica-status.js';
+import type { ResolvedScoringOptions } from '../options.js';
 
 export interface HttpFrontEnd {
   readonly server: Server;
@@ -80,17 +82,22 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
   const dispatch = (exchange: Exchange): Promise<void> | void => {
     switch (exchange.route.id) {
       case 'health':
-        return health(exchange);
+        return health(context, exchange);
       case 'score':
         return score(context, exchange);
       case 'swagger':
         return swagger(context, exchange);
       case 'metrics':
         return exchange.send(200, PROMETHEUS_CONTENT_TYPE, context.metrics.render());
+      case 'berth-status':
+        return exchange.sendJson(
+          200,
+          JSON.stringify(replicaStatus(context.engine, context.options.engine.memoryLimitBytes)),
+        );
       case 'v2-server':
         return v2.serverInfo(exchange);
       case 'v2-live':
-        return v2.serverLive(exchange);
+        return v2.serverLive(context, exchange);
       case 'v2-ready':
         return v2.serverReady(context, exchange);
       case 'v2-stats-all':
@@ -164,25 +171,24 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
     }
   };
 
-  const server = createServer({ maxHeaderSize: context.options.maxHeaderBytes }, onRequest);
+  const { headersTimeoutMs } = context.options;
+  const server = createServer(
+    {
+      maxHeaderSize: context.options.maxHeaderBytes,
+      headersTimeout: headersTimeoutMs,
+      // Node looks for late headers on this timer; a quarter of the limit keeps the 408 close to it.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeoutMs / 4))),
+    },
+    onRequest,
+  );
   // A client that disconnects mid-request is not an error of the server's.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) {
       socket.destroy();
       return;
     }
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? 413 : 400;
-    const reason =
-      status === 431
-        ? 'Request Header Fields Too Large'
-        : status === 413
-          ? 'Payload Too Large'
-          : 'Bad Request';
-    const body = JSON.stringify({
-      message:
-        status === 431 ? `request headers are larger than ${context.options.maxHeaderBytes} bytes` : reason,
-    });
+    const { status, reason, message } = clientErrorAnswer(error.code, context.options);
+    const body = JSON.stringify({ message });
     socket.end(
       `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
@@ -219,4 +225,29 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
       await closed;
     },
   };
+}
+
+/** What a request node's parser refused gets: the status, its reason phrase and a message. */
+export function clientErrorAnswer(
+  code: string | undefined,
+  options: Pick<ResolvedScoringOptions, 'maxHeaderBytes' | 'headersTimeoutMs'>,
+): { status: number; reason: string; message: string } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        reason: 'Request Header Fields Too Large',
+        message: `request headers are larger than ${options.maxHeaderBytes} bytes`,
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, reason: 'Payload Too Large', message: 'Payload Too Large' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        reason: 'Request Timeout',
+        message: `the request headers did not arrive within ${options.headersTimeoutMs} ms`,
+      };
+    default:
+      return { status: 400, reason: 'Bad Request', message: 'Bad Request' };
+  }
 }

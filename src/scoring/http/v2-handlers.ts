@@ -14,6 +14,7 @@ import {
   findModel,
   isJsonContentType,
   isOctetStream,
+  notLive,
   versionsOf,
   withSlot,
   type HttpContext,
@@ -24,15 +25,19 @@ import type { Exchange } from './exchange.js';
 
 const EMPTY = '';
 
-export function serverLive(exchange: Exchange): void {
-  exchange.send(200, 'text/plain', EMPTY);
+/** 200, or 503 when the replica can no longer score (a supervisor should replace it). */
+export function serverLive(context: HttpContext, exchange: Exchange): void {
+  const problem = notLive(context);
+  if (problem !== undefined) exchange.sendError(problem);
+  else exchange.send(200, 'text/plain', EMPTY);
 }
 
 export function serverReady(context: HttpContext, exchange: Exchange): void {
-  if (context.engine.isReady()) exchange.send(200, 'text/plain', EMPTY);
+  const problem = notLive(context);
+  if (problem === undefined && context.engine.isReady()) exchange.send(200, 'text/plain', EMPTY);
   else
     exchange.sendError(
-      new BerthError('NOT_READY', 'the server is not ready: models are still loading'),
+      problem ?? new BerthError('NOT_READY', 'the server is not ready: models are still loading'),
       undefined,
       400,
     );
@@ -156,6 +161,7 @@ async function inferDecoded(
       inputs: request.inputs,
       outputs: outputNames,
       signal,
+      id: exchange.id,
     }),
   );
   exchange.batchSize = result.batchSize;
@@ -198,7 +204,7 @@ async function inferOnWorker(
 ): Promise<void> {
   const { engine } = context;
   const result = await withSlot(context, exchange, signal, () =>
-    engine.inferEncoded!({ model, version, format: 'v2-json', body, signal }),
+    engine.inferEncoded!({ model, version, format: 'v2-json', body, signal, id: exchange.id }),
   );
   exchange.batchSize = result.batchSize;
   context.metrics.recordInference(model, result.batchSize, result.queueMs, result.computeMs);

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { BerthError } from '../../core/errors.js';
+import { parseMemory } from '../../core/specs/quantities.js';
 import { startGrpcServer } from '../../scoring/grpc/index.js';
+import { describeMemoryLimit, MEMORY_LIMIT_ENV } from '../../scoring/memory-limit.js';
 import { resolveScoringOptions, type ScoringOptions } from '../../scoring/options.js';
 import { startScoringServer } from '../../scoring/server.js';
 import type { ModelToServe } from '../../scoring/engine.js';
 import type { CliContext } from '../context.js';
+import { PRIMARY_KEY_ENV, SECONDARY_KEY_ENV, serveKeys, type ServeKeys } from './serve-keys.js';
 import { modelsToServe, workspaceRepository } from './serve-models.js';
 
 interface ServeFlags {
@@ -23,7 +26,9 @@ interface ServeFlags {
   maxConcurrentRequests?: string;
   maxQueueSize?: string;
   requestTimeoutMs?: string;
+  memoryLimit?: string;
   key: string[];
+  keyFile?: string;
   collectDir?: string;
   samplingRate?: string;
   logLevel?: string;
@@ -50,14 +55,27 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+function memorySize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseMemory(value);
+  if (bytes === undefined) {
+    throw new BerthError(
+      'BAD_INPUT',
+      `--memory-limit must be a size such as 2Gi, 512Mi or 1073741824, got ${JSON.stringify(value)}`,
+    );
+  }
+  return bytes;
+}
+
 /** Turns the flags into scoring options; the scoring server's own schema checks the values. */
-export function scoringOptionsFromFlags(flags: ServeFlags, models: ModelToServe[]): ScoringOptions {
+export function scoringOptionsFromFlags(
+  flags: ServeFlags,
+  models: ModelToServe[],
+  auth: ServeKeys['keys'],
+): ScoringOptions {
   if (flags.code !== undefined && flags.scoringScript === undefined) {
     throw new BerthError('BAD_INPUT', '--code needs --scoring-script (the entry file inside it)');
   }
-  if (flags.key.length > 2)
-    throw new BerthError('BAD_INPUT', '--key takes at most two keys (primary and secondary)');
-  const [primaryKey, secondaryKey] = flags.key;
   const intraOpThreads = integer(flags.intraOpThreads, '--intra-op-threads');
   const maxBatchSize = integer(flags.maxBatchSize, '--max-batch-size');
   const maxQueueDelayMs = number(flags.maxQueueDelayMs, '--max-queue-delay-ms');
@@ -65,7 +83,7 @@ export function scoringOptionsFromFlags(flags: ServeFlags, models: ModelToServe[
     port: integer(flags.port, '--port'),
     host: flags.host,
     grpcPort: integer(flags.grpcPort, '--grpc-port'),
-    auth: primaryKey === undefined ? null : { primaryKey, secondaryKey },
+    auth: auth ?? null,
     workers: integer(flags.workers, '--workers'),
     onnx: {
       ...(intraOpThreads === undefined ? {} : { intraOpThreads }),
@@ -81,6 +99,7 @@ export function scoringOptionsFromFlags(flags: ServeFlags, models: ModelToServe[
     maxConcurrentRequests: integer(flags.maxConcurrentRequests, '--max-concurrent-requests'),
     maxQueueSize: integer(flags.maxQueueSize, '--max-queue-size'),
     requestTimeoutMs: integer(flags.requestTimeoutMs, '--request-timeout-ms'),
+    memoryLimitBytes: memorySize(flags.memoryLimit),
     dataCollection:
       flags.collectDir === undefined
         ? undefined
@@ -90,6 +109,7 @@ export function scoringOptionsFromFlags(flags: ServeFlags, models: ModelToServe[
       flags.scoringScript === undefined ? undefined : resolve(flags.code ?? '.', flags.scoringScript),
     models,
     handleSignals: true,
+    exitOnFatal: true,
   };
 }
 
@@ -121,22 +141,51 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--max-queue-delay-ms <ms>', 'longest wait to fill a batch (default 2)')
     .option('--max-concurrent-requests <n>', 'requests running at once (default: 2 x workers x batch size)')
     .option('--max-queue-size <n>', 'requests waiting for a slot before 429 (default: 4 x concurrent)')
-    .option('--request-timeout-ms <ms>', 'per-request deadline (default 5000)')
+    .option(
+      '--request-timeout-ms <ms>',
+      'per-request deadline (default 5000); a worker still stuck on a request past it is replaced',
+    )
+    .option(
+      '--memory-limit <size>',
+      `whole-process memory limit, e.g. 2Gi or 512Mi (default: $${MEMORY_LIMIT_ENV}, else half of this machine's memory, or 90% of a container's limit); the worker holding the excess is replaced`,
+    )
     .option(
       '--key <key>',
-      'require Authorization: Bearer <key>; give twice for primary and secondary',
+      'require Authorization: Bearer <key>; give twice for primary and secondary. Other users see it in `ps`: prefer --key-file or the environment',
       collect,
       [],
+    )
+    .option(
+      '--key-file <file>',
+      'read the keys from a file only you can read: one or two lines, primary then secondary',
     )
     .option('--collect-dir <dir>', 'capture inputs and outputs to rotating JSONL files here')
     .option('--sampling-rate <share>', 'share of requests captured, 0 to 1 (default 1)')
     .option('--log-level <level>', 'debug, info, warn, error or silent (default: info, warn on a terminal)')
+    .addHelpText(
+      'after',
+      `
+Keys: without --key or --key-file, the keys come from $${PRIMARY_KEY_ENV} and
+$${SECONDARY_KEY_ENV}; with none of them, requests need no key. A key given with --key is on the
+command line, which every user of the machine can read (ps, /proc/<pid>/cmdline) and your shell
+history keeps; a key file (chmod 600) or the environment (readable only by you and root) is not.
+
+Faults: a request past --request-timeout-ms gets 504, and the worker running it is replaced if it
+does not answer within a second; the process's memory is held under --memory-limit (printed at
+start) by replacing the worker that holds the excess (its requests get 503 naming the limit); when
+no worker can start, or memory stays over the limit with no worker holding it, /v2/health/live
+answers 503 (and the process exits with code 1 in the second case) so a supervisor restarts it.
+GET /berth/status (same key as /metrics) says what happened.`,
+    )
     .action(async (references: string[], flags: ServeFlags) => {
+      const keys = serveKeys(flags);
+      if (keys.warning !== undefined) context.io.stderr.write(`${keys.warning}\n`);
       const workspace = await context.openWorkspace();
       let server;
+      let options;
       try {
         const models = await modelsToServe(workspace, references);
-        const options = resolveScoringOptions(scoringOptionsFromFlags(flags, models));
+        options = resolveScoringOptions(scoringOptionsFromFlags(flags, models, keys.keys));
         server = await startScoringServer(options, {
           grpc: startGrpcServer,
           repository: workspaceRepository(workspace, models),
@@ -147,13 +196,21 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         throw error;
       }
       const address = `http://${flags.host}:${server.httpPort}`;
+      const limit = options.engine.memoryLimitBytes;
+      const memoryLimit = describeMemoryLimit(limit, process.env, '--memory-limit');
       context.io.stderr.write(
         `serving ${references.join(', ')} at ${address}` +
           (server.grpcPort === undefined ? '' : ` (gRPC on port ${server.grpcPort})`) +
-          '\n',
+          `; ${memoryLimit}\n`,
       );
       context.io.stdout.write(
-        `${JSON.stringify({ event: 'listening', port: server.httpPort, grpcPort: server.grpcPort ?? null })}\n`,
+        `${JSON.stringify({
+          event: 'listening',
+          port: server.httpPort,
+          grpcPort: server.grpcPort ?? null,
+          memoryLimitBytes: limit,
+          memoryLimit,
+        })}\n`,
       );
       // The server stops itself on SIGTERM/SIGINT (handleSignals); wait for that, then release the workspace.
       await new Promise<void>((done) => {

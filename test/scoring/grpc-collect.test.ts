@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { startGrpcServer } from '../../src/scoring/grpc/index.js';
-import { createClient, type InferenceClient, type Message } from './grpc-harness.js';
+import { createClient, until, type InferenceClient, type Message } from './grpc-harness.js';
 import { call, linearModel, postJson, startTestServer, tempDir, type TestServer } from './http-harness.js';
 
 interface CollectedRecord {
@@ -40,9 +40,7 @@ const COLLECTED = /^berth_data_collection_records_total (\d+)$/m;
 
 /** Waits until the collector has written `count` records (it writes in the background). */
 async function waitForRecords(url: string, count: number): Promise<void> {
-  for (let tries = 0; tries < 250 && (await metric(url, COLLECTED)) < count; tries++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await until(async () => (await metric(url, COLLECTED)) >= count);
   assert.equal(await metric(url, COLLECTED), count);
 }
 

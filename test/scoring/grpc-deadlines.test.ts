@@ -8,7 +8,7 @@ import { status } from '@grpc/grpc-js';
 import type { Admission, InferenceEngine } from '../../src/scoring/engine.js';
 import { ERROR_CODE_TRAILER } from '../../src/scoring/grpc/index.js';
 import { countingAdmission } from './grpc-engine.js';
-import { rejects, startOnLoopback, type Message } from './grpc-harness.js';
+import { rejects, startOnLoopback, until, type Message } from './grpc-harness.js';
 
 describe('gRPC deadlines and admission', () => {
   /** An engine that never finishes on its own: it settles only when the call's signal aborts. */
@@ -64,7 +64,7 @@ describe('gRPC deadlines and admission', () => {
         status.DEADLINE_EXCEEDED,
       );
       // The server side notices too and aborts the engine's work.
-      for (let i = 0; i < 50 && engine.settled === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => engine.settled > 0);
       assert.equal(engine.settled, 1);
       assert.equal(admission.inFlight, 0);
     } finally {
@@ -108,11 +108,11 @@ describe('gRPC deadlines and admission', () => {
       const stream = running.client.stream();
       stream.write(request);
       stream.write(request);
-      for (let i = 0; i < 100 && admission.inFlight < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => admission.inFlight >= 2);
       assert.equal(admission.inFlight, 2);
       stream.cancel();
       assert.equal((await stream.status).code, status.CANCELLED);
-      for (let i = 0; i < 100 && engine.settled < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => engine.settled >= 2);
       assert.equal(engine.settled, 2);
       assert.equal(admission.inFlight, 0);
     } finally {

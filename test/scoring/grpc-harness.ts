@@ -226,3 +226,12 @@ export function firstFloat(response: Message): number {
   assert.ok(raw, 'raw_output_contents[0]');
   return Buffer.from(raw).readFloatLE(0);
 }
+
+/**
+ * Polls `check` every 10 ms until it holds or `timeoutMs` passes (a loaded machine can take
+ * seconds); the caller asserts what it waited for.
+ */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check()) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10));
+}

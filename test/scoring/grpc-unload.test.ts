@@ -15,6 +15,7 @@ import {
   firstFloat,
   linearRequest,
   rejects,
+  until,
   type InferenceClient,
   type Message,
 } from './grpc-harness.js';
@@ -66,11 +67,11 @@ describe('unloading a model in use over gRPC', () => {
 
   it('lets the requests already in the engine finish, then refuses new ones', async () => {
     const busy = postJson(`${server.url}/score`, { waitFor: gate });
-    for (let tries = 0; tries < 100 && (await inFlight()) < 1; tries++) await sleep(20);
+    await until(async () => (await inFlight()) >= 1);
     const unary = client.call('ModelInfer', linearRequest('in-use'));
     const stream = client.stream();
     stream.write(linearRequest('in-use-stream'));
-    for (let tries = 0; tries < 100 && (await inFlight()) < 3; tries++) await sleep(20);
+    await until(async () => (await inFlight()) >= 3);
     assert.equal(await inFlight(), 3, 'the script call and both inferences hold admission slots');
 
     assert.deepEqual(await client.call('RepositoryModelUnload', { model_name: 'linear' }), {});
@@ -120,5 +121,3 @@ function gatedScript(dir: string): { script: string; model: ModelToServe } {
   };
   return { script, model };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

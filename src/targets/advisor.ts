@@ -52,9 +52,15 @@ export interface RecommendOptions {
   exclude?: readonly TargetKind[];
 }
 
-/** 150% of what the model needs; undefined when neither its size nor its memory is known. */
-export function startingMemory(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number | undefined {
+/** What the loaded model needs; undefined when neither its size nor its memory is known (0 says nothing either). */
+function modelNeed(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number | undefined {
   const need = workload.memoryBytes ?? workload.modelBytes;
+  return need === undefined || need <= 0 ? undefined : need;
+}
+
+/** 150% of what the model needs; undefined when that is not known. */
+export function startingMemory(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number | undefined {
+  const need = modelNeed(workload);
   return need === undefined ? undefined : Math.ceil(1.5 * need);
 }
 
@@ -112,7 +118,7 @@ function describe(kind: TargetKind, workload: Workload, stage: DeploymentStage):
 function sizing(workload: Workload, stage: DeploymentStage): Sizing {
   const unit = workload.mode === 'batch' ? 'worker' : 'replica';
   const memoryBytes = startingMemory(workload);
-  const need = workload.memoryBytes ?? workload.modelBytes;
+  const need = modelNeed(workload);
   const first =
     memoryBytes === undefined || need === undefined
       ? `measure what the loaded model needs (its file size is a floor: berth model show; or pass --model-size / --memory here) and start each ${unit} with 150% of it`

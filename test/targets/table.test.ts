@@ -228,10 +228,12 @@ describe('recommendTarget', () => {
   });
 
   it('with no size given, says how to measure instead of sizing from 0 bytes', () => {
-    const advice = recommendTarget({ mode: 'realtime' });
-    assert.equal(advice.sizing.memoryBytes, undefined);
-    assert.match(advice.sizing.advice[0]!, /^measure what the loaded model needs/);
-    assert.doesNotMatch(JSON.stringify(advice), /0 bytes/);
+    for (const workload of [{ mode: 'realtime' }, { mode: 'batch', modelBytes: 0 }] as const) {
+      const advice = recommendTarget(workload);
+      assert.equal(advice.sizing.memoryBytes, undefined);
+      assert.match(advice.sizing.advice[0]!, /^measure what the loaded model needs/);
+      assert.doesNotMatch(JSON.stringify(advice), /0 bytes/);
+    }
   });
 });
 

@@ -19,7 +19,7 @@ export type { WorkspaceOptions } from './sdk/workspace.js';
 export { ModelOperations } from './sdk/models.js';
 export type { RegisterModelOptions } from './sdk/models.js';
 export type { ProgressCallback } from './sdk/progress.js';
-export { BatchOperations, registerBatchEngine } from './sdk/batch.js';
+export { BatchOperations } from './sdk/batch.js';
 export type {
   BatchRunOptions,
   BatchResumeOptions,

@@ -4,7 +4,9 @@
  * (BullMQ queues on Redis, workers on any machine). An engine runs ONE attempt of a mini-batch and
  * reports its outcome; retry policy, thresholds and exactly-once output stay in the coordinator, so
  * every engine gets them for free. A Kubernetes Indexed Job engine would implement the same contract.
- * The engine owns its processes and connections and releases them in close().
+ * Which engine a job uses is its target's batch facet in the one target registry
+ * (src/targets/registry.ts). The engine owns its processes and connections and releases them in
+ * close().
  */
 import { BerthError } from '../core/errors.js';
 
@@ -129,7 +131,10 @@ export interface WorkerLogLine {
  */
 export interface BatchEngineContext {
   jobId: string;
-  /** What follows `cluster:` in `compute` (e.g. `redis://host:6379`); '' for `embedded`. */
+  /**
+   * The job's target as it was named (`local`, `batch-cluster`), for messages. The engine's own
+   * settings (a cluster's Redis and queue prefix) are bound into its factory by the target registry.
+   */
   target: string;
   instanceCount: number;
   maxConcurrencyPerInstance: number;

@@ -13,7 +13,6 @@ import { BerthError } from '../core/errors.js';
 import { coordinate } from './coordinator.js';
 import type { BatchProgress } from './coordinator.js';
 import type { BatchEngineFactory, BatchEngineKind } from './engine.js';
-import { batchEngineFactory } from './engines.js';
 import { coordinatorAlive, JobFolder } from './job/folder.js';
 import type { JobError, JobRecord, StoredStatus } from './job/records.js';
 
@@ -27,6 +26,9 @@ export interface BatchJobStatus {
   startedAt: string | undefined;
   finishedAt: string | undefined;
   inputType: 'files' | 'tabular';
+  /** The target the job runs on, as it was named (`local`, `batch-cluster`, `redis://host:6379/0`). */
+  target: string;
+  /** The engine that runs its mini-batches: `embedded` (worker processes here) or `cluster`. */
   engine: BatchEngineKind;
   miniBatches: { total: number; succeeded: number; failed: number; retried: number; running: number };
   items: { total: number; succeeded: number; failed: number };
@@ -43,7 +45,8 @@ export interface BatchJobStatus {
 }
 
 export interface RunJobOptions {
-  engines?: Partial<Record<BatchEngineKind, BatchEngineFactory>>;
+  /** The engine of the job's target, from the target registry (the SDK finds it from the record's compute). */
+  engine: BatchEngineFactory;
   onProgress?: (progress: BatchProgress) => void;
   signal?: AbortSignal;
 }
@@ -52,14 +55,13 @@ export interface RunJobOptions {
 export async function runJob(
   folder: JobFolder,
   record: JobRecord,
-  options: RunJobOptions = {},
+  options: RunJobOptions,
 ): Promise<BatchJobStatus> {
   const release = await folder.lock();
   const logs = folder.openLogs();
   try {
     await folder.clearCancel();
-    const factory = batchEngineFactory(record.deployment.compute.kind, options.engines);
-    const engine = await factory({
+    const engine = await options.engine({
       jobId: record.id,
       target: record.deployment.compute.target,
       instanceCount: record.deployment.instanceCount,
@@ -115,7 +117,8 @@ function describeStatus(
     startedAt: stored?.startedAt,
     finishedAt: stored?.finishedAt,
     inputType: record.plan.inputType,
-    engine: record.deployment.compute.kind,
+    target: record.deployment.compute.target,
+    engine: record.deployment.compute.engine,
     miniBatches: {
       total: record.plan.miniBatches.length,
       succeeded,

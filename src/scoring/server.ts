@@ -14,7 +14,7 @@
 import { toBerthError } from '../core/errors.js';
 import { createAdmission } from './admission.js';
 import { createAuth, type Auth } from './auth.js';
-import { createDataCollector } from './data-collector.js';
+import { createDataCollector, type DataCollector } from './data-collector.js';
 import type { Admission, InferenceEngine, ModelRepository } from './engine.js';
 import { createEngine } from './engine/index.js';
 import { BodyBufferPool } from './http/body-pool.js';
@@ -34,6 +34,11 @@ export interface GrpcStartOptions {
   auth: Auth;
   requestTimeoutMs: number;
   shutdownGraceMs: number;
+  /** Shared with the HTTP front end: gRPC requests are sampled and recorded the same way. */
+  collector: DataCollector | undefined;
+  metrics: ScoringMetrics;
+  repository: ModelRepository | undefined;
+  batching: { enabled: boolean; maxQueueDelayMs: number };
 }
 
 export type GrpcStarter = (options: GrpcStartOptions) => Promise<{ port: number; close(): Promise<void> }>;
@@ -136,6 +141,10 @@ export async function startScoringServer(
         auth,
         requestTimeoutMs: options.requestTimeoutMs,
         shutdownGraceMs: options.drainTimeoutMs,
+        collector,
+        metrics,
+        repository: dependencies.repository,
+        batching: options.engine.batching,
       });
     }
   } catch (error) {

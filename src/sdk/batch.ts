@@ -15,18 +15,19 @@
  * console.log(status.state, status.output.predictions);
  * ```
  *
- * Engines are chosen by the deployment's `compute` (`embedded`, or `cluster:redis://…`). The
- * embedded engine is built in; another registers with `registerBatchEngine(kind, factory)` or is
- * passed per workspace as `engines` in the constructor options.
+ * The job runs on the target its deployment's `compute` names (or `target`, which replaces it):
+ * `local` (worker processes on this machine, the default), `azureml:NAME` or `NAME` of a target
+ * from `berth target create` (a cluster's Redis and queue prefix), or `cluster:redis://host:port`.
+ * The target's batch engine comes from the one target registry (src/targets/registry.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import type { ModelVersion } from '../core/model.js';
 import { loadBatchDeploymentFile, validateBatchDeployment } from '../batch/definition/load.js';
-import { parseCompute, type ResolvedBatchDeployment } from '../batch/definition/resolve.js';
+import type { ResolvedBatchDeployment } from '../batch/definition/resolve.js';
 import type { BatchEngineFactory, BatchEngineKind, BatchProgramSpec } from '../batch/engine.js';
 import { JobFolder, newJobId } from '../batch/job/folder.js';
 import type { JobRecord } from '../batch/job/records.js';
@@ -35,18 +36,12 @@ import type { BatchJobStatus, LogLine } from '../batch/jobs.js';
 import type { BatchProgress } from '../batch/coordinator.js';
 import { planJob } from '../batch/plan.js';
 import type { InputType } from '../batch/plan.js';
+import type { BatchTarget } from '../targets/registry.js';
+import { findBatchTarget, reopenBatchTarget, type FindTarget } from './batch-compute.js';
 import type { ModelOperations } from './models.js';
-import { registerBatchEngine } from '../batch/engines.js';
 
 export type { BatchJobState, BatchJobStatus, LogLine } from '../batch/jobs.js';
 export type { BatchProgress } from '../batch/coordinator.js';
-export { registerBatchEngine } from '../batch/engines.js';
-
-// The cluster engine is loaded on first use: BullMQ is heavy, and most jobs run embedded.
-registerBatchEngine('cluster', async (context) => {
-  const { createClusterEngineForJob } = await import('../batch/cluster/engine.js');
-  return createClusterEngineForJob(context);
-});
 
 export interface BatchRunOptions {
   /** A deployment YAML file (Azure ML `batchDeployment` shape). Give this or `deployment`. */
@@ -58,7 +53,10 @@ export interface BatchRunOptions {
   input: string | string[];
   /** The folder the predictions file and job-report.json go to (created when missing). */
   output: string;
-  /** Where to run, overriding the deployment's `compute`: `embedded` or `cluster:redis://host:port`. */
+  /**
+   * Where to run, replacing the deployment's `compute` (which is then not read): `local`, a target
+   * from `berth target create` (`NAME` or `azureml:NAME`), or `cluster:redis://host:port`.
+   */
   target?: string;
   /** Default `auto`: tabular when every input file is .csv, .jsonl, .ndjson or .parquet, else files. */
   inputType?: InputType | 'auto';
@@ -79,7 +77,9 @@ export interface BatchResumeOptions {
 }
 
 export interface BatchOperationsOptions {
-  /** Engine factories for this workspace, over the registered ones (tests pass fakes here). */
+  /** Named targets (`berth target create`): how `compute: NAME` is found. Default: none, only kinds and addresses. */
+  findTarget?: FindTarget;
+  /** Engine factories that replace the target registry's, by engine (tests pass fakes here). Default: none. */
   engines?: Partial<Record<BatchEngineKind, BatchEngineFactory>>;
 }
 
@@ -92,7 +92,7 @@ export class BatchOperations {
 
   /** Plans and runs a job to its end; resolves with its final status (failed and canceled jobs resolve too). */
   async run(options: BatchRunOptions): Promise<BatchJobStatus> {
-    const { deployment, file } = await this.loadDeployment(options);
+    const { deployment, file, target } = await this.loadDeployment(options);
     const model = await this.resolveModel(deployment);
     if (deployment.scoringScript !== undefined) {
       await stat(deployment.scoringScript).catch(() => {
@@ -131,7 +131,7 @@ export class BatchOperations {
     const folder = await JobFolder.create(this.workspaceDir, record);
     options.onCreated?.(record.id);
     return runJob(folder, record, {
-      engines: this.options.engines,
+      engine: this.engineOf(target),
       onProgress: options.onProgress,
       signal: options.signal,
     });
@@ -167,7 +167,8 @@ export class BatchOperations {
         model: { ...model, local: { modelDir: local.modelDir, modelFile: local.modelFile } },
       };
     }
-    return runJob(folder, record, { engines: this.options.engines, ...options });
+    const engine = this.engineOf(reopenBatchTarget(record.deployment.compute));
+    return runJob(folder, record, { ...options, engine });
   }
 
   async cancel(jobId: string): Promise<BatchJobStatus> {
@@ -183,21 +184,38 @@ export class BatchOperations {
     return JobFolder.open(this.workspaceDir, jobId);
   }
 
+  private engineOf(target: BatchTarget): BatchEngineFactory {
+    return this.options.engines?.[target.engine] ?? target.factory;
+  }
+
   private async loadDeployment(
     options: BatchRunOptions,
-  ): Promise<{ deployment: ResolvedBatchDeployment; file: string | undefined }> {
+  ): Promise<{ deployment: ResolvedBatchDeployment; file: string | undefined; target: BatchTarget }> {
     if ((options.deploymentFile === undefined) === (options.deployment === undefined)) {
       throw new BerthError('BAD_INPUT', 'give either deploymentFile or deployment');
     }
+    // `target` replaces the file's compute before the file's value is read (load.ts).
+    const loadOptions = { target: options.target };
     const loaded =
       options.deploymentFile !== undefined
-        ? await loadBatchDeploymentFile(options.deploymentFile)
-        : validateBatchDeployment(options.deployment, 'deployment', resolve(options.baseDir ?? '.'));
+        ? await loadBatchDeploymentFile(options.deploymentFile, loadOptions)
+        : validateBatchDeployment(
+            options.deployment,
+            'deployment',
+            resolve(options.baseDir ?? '.'),
+            undefined,
+            loadOptions,
+          );
     for (const warning of loaded.warnings) options.onWarning?.(warning);
-    const compute = options.target === undefined ? loaded.deployment.compute : parseCompute(options.target);
+    const source = options.deploymentFile === undefined ? 'deployment' : basename(options.deploymentFile);
+    const where = options.target === undefined ? `${source}: compute` : '--target';
+    const found = await findBatchTarget(loaded.deployment.compute, where, (name) =>
+      this.options.findTarget === undefined ? Promise.resolve(undefined) : this.options.findTarget(name),
+    );
     return {
-      deployment: { ...loaded.deployment, compute },
+      deployment: { ...loaded.deployment, compute: found.compute },
       file: options.deploymentFile === undefined ? undefined : resolve(options.deploymentFile),
+      target: found.target,
     };
   }
 

@@ -15,11 +15,12 @@ import { BerthError } from '../core/errors.js';
 import { assertName } from '../core/names.js';
 import {
   applySpecEdits,
+  deploymentTargetWarnings,
   deploymentViewSchema,
   endpointKeysSchema,
   endpointViewSchema,
-  parseDeploymentYaml,
   parseEndpointYaml,
+  readDeploymentYaml,
   serverStatusSchema,
   type DeploymentSpec,
   type DeploymentView,
@@ -30,10 +31,18 @@ import {
 } from '../core/specs/index.js';
 import type { SpecIssue } from '../core/yaml.js';
 import type { LogLine } from '../targets/target.js';
+import { targetKinds } from '../targets/target.js';
+import { openWorkspaceParts } from '../workspace/index.js';
 import { ControlPlaneClient, type ConnectOptions } from './control-plane-client.js';
 
 export interface EndpointOperationsOptions {
   workspaceDir: string;
+  /**
+   * The kind of a target name (a kind is its own; a named target's from the workspace), so the
+   * warnings about fields a target ignores speak of the target a deployment really went to.
+   * Default: the workspace's store is opened for the lookup.
+   */
+  targetKind?: (name: string) => Promise<string | undefined>;
   /** How the control plane is reached or started. Default: auto-start on loopback. */
   connect?: ConnectOptions;
 }
@@ -202,7 +211,23 @@ export class EndpointOperations {
       baseDir: parsed.baseDir,
       allTraffic: options.allTraffic ?? false,
     });
-    return { ...answer, warnings: parsed.warnings };
+    // The target is known now: the spec's, else the endpoint's default (the answer says which).
+    const warnings = [
+      ...parsed.fileWarnings,
+      ...(await this.targetWarnings(spec, parsed, answer.deployment.target)),
+    ];
+    return { ...answer, warnings };
+  }
+
+  /** Warnings about the spec's fields that `targetName` ignores (and a Kubernetes file sent elsewhere). */
+  private async targetWarnings(
+    spec: DeploymentSpec,
+    parsed: Pick<ReadSpec, 'file' | 'lineOf'>,
+    targetName: string,
+  ): Promise<SpecIssue[]> {
+    const lookup = this.options.targetKind ?? ((name) => recordedKind(this.options.workspaceDir, name));
+    const kind = (await lookup(targetName)) ?? targetName;
+    return deploymentTargetWarnings(spec, parsed.file, parsed.lineOf, { name: targetName, kind });
   }
 
   async listDeployments(endpointName: string): Promise<DeploymentView[]> {
@@ -234,7 +259,14 @@ export class EndpointOperations {
       spec: parsed?.spec,
       baseDir: parsed?.baseDir,
     });
-    return { ...answer, warnings: parsed?.warnings ?? [] };
+    const warnings =
+      parsed === undefined
+        ? []
+        : [
+            ...parsed.fileWarnings,
+            ...(await this.targetWarnings(parsed.spec, parsed, answer.deployment.target)),
+          ];
+    return { ...answer, warnings };
   }
 
   /** Refused while the deployment takes live or mirrored traffic. */
@@ -254,6 +286,17 @@ export class EndpointOperations {
 
   async serverStatus(): Promise<ServerStatus> {
     return (await this.client()).request('GET', '/api/status', serverStatusSchema);
+  }
+}
+
+/** A target name's kind: a kind is its own; a named target's is in the workspace's store. */
+async function recordedKind(workspaceDir: string, name: string): Promise<string | undefined> {
+  if ((targetKinds as readonly string[]).includes(name)) return name;
+  const parts = await openWorkspaceParts(workspaceDir);
+  try {
+    return (await parts.store.getTarget(name))?.kind;
+  } finally {
+    await parts.store.close();
   }
 }
 
@@ -281,14 +324,22 @@ async function readEndpointSpec(
   return { spec, warnings: [] };
 }
 
-async function readDeploymentSpec(
-  options: CreateDeploymentOptions,
-): Promise<{ spec: DeploymentSpec; baseDir: string; warnings: SpecIssue[] }> {
+/** A deployment spec read for create or update: its target-dependent warnings come once the target is known. */
+interface ReadSpec {
+  spec: DeploymentSpec;
+  baseDir: string;
+  /** The file in messages (`--spec` for a spec given as an object). */
+  file: string;
+  fileWarnings: SpecIssue[];
+  lineOf: (path: readonly (string | number)[]) => number | undefined;
+}
+
+async function readDeploymentSpec(options: CreateDeploymentOptions): Promise<ReadSpec> {
   const overrides = { name: options.name, endpointName: options.endpointName };
   if (options.file !== undefined) {
     const path = resolve(options.file);
-    const parsed = parseDeploymentYaml(await readSpecFile(path), options.file, overrides);
-    return { ...parsed, baseDir: options.baseDir ?? dirname(path) };
+    const read = readDeploymentYaml(await readSpecFile(path), options.file, overrides);
+    return { ...read, file: options.file, baseDir: options.baseDir ?? dirname(path) };
   }
   if (options.spec === undefined) throw new BerthError('BAD_INPUT', 'give a deployment file (-f) or a spec');
   const spec: DeploymentSpec = {
@@ -299,7 +350,13 @@ async function readDeploymentSpec(
   if (spec.name === undefined || spec.endpoint_name === undefined) {
     throw new BerthError('BAD_INPUT', 'a deployment needs a name and an endpoint name');
   }
-  return { spec, baseDir: resolve(options.baseDir ?? '.'), warnings: [] };
+  return {
+    spec,
+    baseDir: resolve(options.baseDir ?? '.'),
+    file: 'spec',
+    fileWarnings: [],
+    lineOf: () => undefined,
+  };
 }
 
 export type { ServerStatus };

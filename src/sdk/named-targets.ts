@@ -3,6 +3,7 @@
  * its settings recorded in the workspace under a name, which a deployment's `target:` then names.
  * The settings are validated against the kind's config schema before they are stored.
  */
+import { redactClusterAddress } from '../batch/cluster/config.js';
 import { BerthError } from '../core/errors.js';
 import { parseTargetConfig } from '../targets/config.js';
 import { targetKinds, type TargetKind } from '../targets/target.js';
@@ -36,6 +37,17 @@ export class TargetOperations {
     return this.store.createTarget({ name: input.name, kind, config: settings });
   }
 
+  /** The kind a target name stands for: a kind is its own; a named target's is recorded. */
+  async kindOf(name: string): Promise<string | undefined> {
+    const kind = targetKinds.find((candidate) => candidate === name);
+    return kind ?? (await this.find(name))?.kind;
+  }
+
+  /** The named target, or undefined when the workspace has none of that name. */
+  async find(name: string): Promise<TargetRecord | undefined> {
+    return this.store.getTarget(name);
+  }
+
   async get(name: string): Promise<TargetRecord> {
     const found = await this.store.getTarget(name);
     if (found === undefined)
@@ -56,3 +68,13 @@ export class TargetOperations {
 }
 
 export type { TargetKind, TargetRecord };
+
+/** Settings fit to print: the password of a Redis address is replaced by `***`. */
+export function redactSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(settings).map(([key, value]) => [
+      key,
+      key === 'redis' && typeof value === 'string' ? redactClusterAddress(value) : value,
+    ]),
+  );
+}

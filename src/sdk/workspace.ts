@@ -35,9 +35,12 @@ export class Workspace {
     artifacts: ArtifactStore,
   ) {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
-    this.batch = new BatchOperations(dir, this.models);
-    this.endpoints = new EndpointOperations({ workspaceDir: dir });
     this.targets = new TargetOperations(store);
+    this.batch = new BatchOperations(dir, this.models, { findTarget: (name) => this.targets.find(name) });
+    this.endpoints = new EndpointOperations({
+      workspaceDir: dir,
+      targetKind: (name) => this.targets.kindOf(name),
+    });
   }
 
   /** Creates the workspace when absent (idempotent) and opens it. */

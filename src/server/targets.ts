@@ -7,8 +7,7 @@
  */
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
-import { parseTargetConfig } from '../targets/config.js';
-import { createTarget } from '../targets/registry.js';
+import { realtimeTarget } from '../targets/registry.js';
 import { targetKinds, type ComputeTarget, type TargetKind } from '../targets/target.js';
 import type { MetadataStore } from '../workspace/index.js';
 
@@ -36,7 +35,7 @@ export class TargetSet {
   }
 
   async #create(name: string): Promise<ComputeTarget> {
-    return createTarget(parseTargetConfig(this.#withDefaults(await this.#settings(name))));
+    return realtimeTarget(this.#withDefaults(await this.#settings(name)));
   }
 
   /** The target's unparsed config: a kind's name alone, or a recorded target's settings. */
@@ -52,7 +51,9 @@ export class TargetSet {
     return { ...record.config, kind: record.kind, name: record.name };
   }
 
-  #withDefaults(config: Record<string, unknown> & { kind: string }): Record<string, unknown> {
+  #withDefaults(
+    config: Record<string, unknown> & { kind: string },
+  ): Record<string, unknown> & { kind: string } {
     switch (config.kind) {
       case 'local':
         return {

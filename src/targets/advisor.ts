@@ -1,8 +1,10 @@
 /**
  * `berth target recommend`: picks the target for a workload from the capabilities table alone, so
  * the advice can never disagree with what deploy-time validation enforces. Ranking: targets that
- * cannot run the workload are ruled out (with the reason); the rest are ordered by how well their
- * stages match, then by the table's order. Sizing follows "scale up first, then out".
+ * cannot run the workload are ruled out (with the reason); of the rest, those that run the
+ * workload today come first, ordered by how well their stages match, then by the table's order.
+ * A target whose support for the workload is only planned is listed as planned and never
+ * recommended ahead of one that works. Sizing follows "scale up first, then out".
  */
 import { formatBytes, targetCapabilities } from './capabilities.js';
 import { targetKinds, type DeploymentStage, type TargetCapabilities, type TargetKind } from './target.js';
@@ -11,8 +13,8 @@ export interface Workload {
   mode: 'realtime' | 'batch';
   /** Default false. */
   gpu?: boolean;
-  /** Size of the model's files. */
-  modelBytes: number;
+  /** Size of the model's files. Default: unknown (no size limit is checked, sizing says how to measure). */
+  modelBytes?: number;
   /** Memory the loaded model needs; default: modelBytes. */
   memoryBytes?: number;
   /** Expected load; below 1 request/s an event-driven target is worth it. Default: unknown. */
@@ -24,8 +26,8 @@ export interface Workload {
 }
 
 export interface Sizing {
-  /** Memory per replica to start from: 150% of what the model needs. */
-  memoryBytes: number;
+  /** Memory per replica (or batch worker) to start from: 150% of what the model needs; undefined when no size was given. */
+  memoryBytes: number | undefined;
   instanceCount: number;
   advice: string[];
 }
@@ -36,7 +38,10 @@ export interface TargetChoice {
 }
 
 export interface Recommendation extends TargetChoice {
+  /** The other targets that run the workload today, best first. */
   alternatives: TargetChoice[];
+  /** Targets that would fit but whose support for the workload is planned, not built yet. */
+  planned: TargetChoice[];
   /** The targets that cannot run the workload, and why. */
   ruledOut: TargetChoice[];
   sizing: Sizing;
@@ -47,25 +52,43 @@ export interface RecommendOptions {
   exclude?: readonly TargetKind[];
 }
 
-export function startingMemory(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number {
-  return Math.ceil(1.5 * (workload.memoryBytes ?? workload.modelBytes));
+/** What the loaded model needs; undefined when neither its size nor its memory is known (0 says nothing either). */
+function modelNeed(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number | undefined {
+  const need = workload.memoryBytes ?? workload.modelBytes;
+  return need === undefined || need <= 0 ? undefined : need;
 }
 
-/** Why a target cannot run the workload, or undefined when it can. */
+/** 150% of what the model needs; undefined when that is not known. */
+export function startingMemory(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number | undefined {
+  const need = modelNeed(workload);
+  return need === undefined ? undefined : Math.ceil(1.5 * need);
+}
+
+/** Why a target cannot run the workload (even once built), or undefined when it can. */
 export function whyNot(capabilities: TargetCapabilities, workload: Workload): string | undefined {
   const memory = startingMemory(workload);
   if (workload.mode === 'realtime' && !capabilities.realtime)
     return 'runs batch jobs only, no real-time serving';
   if (workload.mode === 'batch' && !capabilities.batch) return 'does not run batch jobs';
   if (workload.gpu === true && capabilities.gpu === false) return 'CPU only, no GPU';
-  if (capabilities.maxModelBytes !== undefined && workload.modelBytes > capabilities.maxModelBytes) {
-    return `takes models up to ${formatBytes(capabilities.maxModelBytes)}; this one is ${formatBytes(workload.modelBytes)}`;
+  const model = workload.modelBytes;
+  if (capabilities.maxModelBytes !== undefined && model !== undefined && model > capabilities.maxModelBytes) {
+    return `takes models up to ${formatBytes(capabilities.maxModelBytes)}; this one is ${formatBytes(model)}`;
   }
-  if (capabilities.maxMemoryBytes !== undefined && memory > capabilities.maxMemoryBytes) {
+  if (
+    capabilities.maxMemoryBytes !== undefined &&
+    memory !== undefined &&
+    memory > capabilities.maxMemoryBytes
+  ) {
     return `gives a replica at most ${formatBytes(capabilities.maxMemoryBytes)} of memory; this model needs ${formatBytes(memory)} to start`;
   }
   if (workload.offline === true && !capabilities.offline) return 'needs a link to the control plane';
   return undefined;
+}
+
+/** Runs the workload's kind of work today (not only planned). */
+function worksToday(capabilities: TargetCapabilities, workload: Workload): boolean {
+  return capabilities.work[workload.mode] === 'ready';
 }
 
 function rank(capabilities: TargetCapabilities, workload: Workload, stage: DeploymentStage): number {
@@ -87,18 +110,23 @@ function describe(kind: TargetKind, workload: Workload, stage: DeploymentStage):
   if (workload.gpu === true)
     parts.push(capabilities.gpu === 'host' ? "uses the host's GPU" : 'can give replicas GPUs');
   if (capabilities.eventDriven) parts.push('pays per call, with cold starts');
-  if (capabilities.autoscale) parts.push('scales automatically');
+  if (capabilities.autoscale) parts.push('scales with the load');
   const text = parts.join('; ');
-  return capabilities.implemented ? text : `${text} (not implemented yet: deploy to local meanwhile)`;
+  return worksToday(capabilities, workload) ? text : `${text} (planned: not built yet)`;
 }
 
 function sizing(workload: Workload, stage: DeploymentStage): Sizing {
-  const need = workload.memoryBytes ?? workload.modelBytes;
+  const unit = workload.mode === 'batch' ? 'worker' : 'replica';
   const memoryBytes = startingMemory(workload);
+  const need = modelNeed(workload);
+  const first =
+    memoryBytes === undefined || need === undefined
+      ? `measure what the loaded model needs (its file size is a floor: berth model show; or pass --model-size / --memory here) and start each ${unit} with 150% of it`
+      : `start each ${unit} with ${formatBytes(memoryBytes)} of memory (150% of the model's ${formatBytes(need)})`;
   const advice = [
-    `start each replica with ${formatBytes(memoryBytes)} of memory (150% of the model's ${formatBytes(need)})`,
-    'scale up first: profile under a realistic load and raise memory and CPU per replica until latency stops improving',
-    `then scale out: add replicas for throughput${workload.requestsPerSecond === undefined ? '' : ` (${workload.requestsPerSecond} requests/s expected)`}`,
+    first,
+    `scale up first: profile under a realistic load and raise memory and CPU per ${unit} until ${workload.mode === 'batch' ? 'throughput' : 'latency'} stops improving`,
+    `then scale out: add ${unit}s for throughput${workload.requestsPerSecond === undefined ? '' : ` (${workload.requestsPerSecond} requests/s expected)`}`,
   ];
   if (stage === 'production' && workload.mode === 'realtime') {
     advice.push(
@@ -112,21 +140,37 @@ export function recommendTarget(workload: Workload, options: RecommendOptions = 
   const stage = workload.stage ?? 'production';
   const ruledOut: TargetChoice[] = [];
   const fitting: { kind: TargetKind; score: number; order: number }[] = [];
+  const planned: { kind: TargetKind; score: number; order: number }[] = [];
   targetKinds.forEach((kind, order) => {
     if (options.exclude?.includes(kind) === true) return;
     const capabilities = targetCapabilities[kind];
     const reason = whyNot(capabilities, workload);
-    if (reason === undefined) fitting.push({ kind, score: rank(capabilities, workload, stage), order });
-    else ruledOut.push({ target: kind, reason: `"${kind}" ${reason}` });
+    if (reason !== undefined) ruledOut.push({ target: kind, reason: `"${kind}" ${reason}` });
+    else
+      (worksToday(capabilities, workload) ? fitting : planned).push({
+        kind,
+        score: rank(capabilities, workload, stage),
+        order,
+      });
   });
-  fitting.sort((a, b) => a.score - b.score || a.order - b.order);
+  const byFit = (a: { score: number; order: number }, b: { score: number; order: number }): number =>
+    a.score - b.score || a.order - b.order;
+  fitting.sort(byFit);
+  planned.sort(byFit);
+  const choice = ({ kind }: { kind: TargetKind }): TargetChoice => ({
+    target: kind,
+    reason: describe(kind, workload, stage),
+  });
   const [best, ...rest] = fitting;
   if (best === undefined) {
-    // Every row rules the workload out: say so, and point at local, which has no limits of its own.
+    // Nothing that works today fits: say so, name what is planned, and point at local, which has
+    // no limits of its own.
+    const later = planned.length === 0 ? '' : `; planned: ${planned.map(({ kind }) => kind).join(', ')}`;
     return {
       target: 'local',
-      reason: `no target fits every requirement (${ruledOut.map((choice) => choice.reason).join('; ')}); local has no limits of its own`,
+      reason: `no target that works today fits every requirement (${ruledOut.map((out) => out.reason).join('; ')})${later}; local has no limits of its own`,
       alternatives: [],
+      planned: planned.map(choice),
       ruledOut,
       sizing: sizing(workload, stage),
     };
@@ -134,7 +178,8 @@ export function recommendTarget(workload: Workload, options: RecommendOptions = 
   return {
     target: best.kind,
     reason: describe(best.kind, workload, stage),
-    alternatives: rest.map(({ kind }) => ({ target: kind, reason: describe(kind, workload, stage) })),
+    alternatives: rest.map(choice),
+    planned: planned.map(choice),
     ruledOut,
     sizing: sizing(workload, stage),
   };

@@ -2,16 +2,32 @@
  * The table berth is built from (ARCHITECTURE.md): one row per compute target. The advisor, the
  * deploy-time checks and `berth target list` all read this table, so the guidance, the checks and
  * the docs never disagree. A new target adds a row here; the type makes a missing row an error.
+ *
+ * A row says only what the code does: `work` marks each kind of work `ready` (berth runs it there
+ * today, and the registry provides it: test/targets/table.test.ts holds the two together),
+ * `planned` or `no`; a limit or a capability of a planned target is its design, shown as planned.
  */
-import type { TargetCapabilities, TargetKind } from './target.js';
+import type { TargetCapabilities, TargetKind, WorkKind, WorkSupport } from './target.js';
 
 const GB = 1024 * 1024 * 1024;
 
+type RowInput = Omit<TargetCapabilities, 'realtime' | 'batch' | 'implemented'>;
+
+/** Derives the summary flags from `work`, so they can never disagree with it. */
+function row(input: RowInput): Readonly<TargetCapabilities> {
+  const support = Object.values(input.work);
+  return {
+    ...input,
+    realtime: input.work.realtime !== 'no',
+    batch: input.work.batch !== 'no',
+    implemented: support.includes('ready'),
+  };
+}
+
 export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapabilities>>> = {
-  local: {
-    realtime: true,
+  local: row({
+    work: { realtime: 'ready', batch: 'ready', jobs: 'planned' },
     eventDriven: false,
-    batch: true,
     gpu: 'host',
     autoscale: false,
     maxModelBytes: undefined,
@@ -19,14 +35,12 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     enforcesResources: false,
     offline: false,
     usedFor: 'test and debug',
-    engine: 'child processes on this machine',
+    engine: 'child processes on this machine (batch: worker processes)',
     stages: ['dev', 'test'],
-    implemented: true,
-  },
-  ssh: {
-    realtime: true,
+  }),
+  ssh: row({
+    work: { realtime: 'planned', batch: 'planned', jobs: 'planned' },
     eventDriven: false,
-    batch: false,
     gpu: 'host',
     autoscale: false,
     maxModelBytes: undefined,
@@ -36,12 +50,10 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     usedFor: 'test on an attached machine',
     engine: 'the same scoring server, started over SSH',
     stages: ['dev', 'test'],
-    implemented: false,
-  },
-  container: {
-    realtime: true,
+  }),
+  container: row({
+    work: { realtime: 'ready', batch: 'no', jobs: 'no' },
     eventDriven: false,
-    batch: false,
     gpu: false,
     autoscale: false,
     maxModelBytes: 1 * GB,
@@ -51,12 +63,10 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     usedFor: 'test / dev, small CPU services',
     engine: 'Docker Engine API (dockerode)',
     stages: ['test', 'dev'],
-    implemented: true,
-  },
-  kubernetes: {
-    realtime: true,
+  }),
+  kubernetes: row({
+    work: { realtime: 'planned', batch: 'planned', jobs: 'planned' },
     eventDriven: false,
-    batch: false,
     gpu: true,
     autoscale: true,
     maxModelBytes: undefined,
@@ -64,29 +74,27 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     enforcesResources: true,
     offline: false,
     usedFor: 'production real-time',
-    engine: 'Kubernetes: Deployment, Service, HPA',
+    engine: 'Kubernetes: Deployment, Service, HPA; Jobs for batch',
     stages: ['production'],
-    implemented: false,
-  },
-  cluster: {
-    realtime: false,
+  }),
+  cluster: row({
+    work: { realtime: 'no', batch: 'ready', jobs: 'planned' },
     eventDriven: false,
-    batch: true,
     gpu: true,
-    autoscale: true,
+    // Workers are started by hand (`berth worker`): nothing adds or removes them with the load.
+    autoscale: false,
     maxModelBytes: undefined,
     maxMemoryBytes: undefined,
-    enforcesResources: true,
+    // A batch deployment has no cpu or memory settings; a worker uses what its machine has.
+    enforcesResources: false,
     offline: false,
-    usedFor: 'batch inference, training jobs',
-    engine: 'Redis + BullMQ workers (berth worker); Kubernetes Jobs later',
+    usedFor: 'batch inference',
+    engine: 'Redis + BullMQ workers (berth worker)',
     stages: ['production', 'test'],
-    implemented: true,
-  },
-  function: {
-    realtime: true,
+  }),
+  function: row({
+    work: { realtime: 'planned', batch: 'no', jobs: 'no' },
     eventDriven: true,
-    batch: false,
     gpu: false,
     autoscale: true,
     maxModelBytes: undefined,
@@ -96,12 +104,10 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     usedFor: 'event-driven real-time',
     engine: 'a function bundle (generic, AWS Lambda, Azure Functions handlers)',
     stages: ['production'],
-    implemented: false,
-  },
-  edge: {
-    realtime: true,
+  }),
+  edge: row({
+    work: { realtime: 'planned', batch: 'no', jobs: 'no' },
     eventDriven: false,
-    batch: false,
     gpu: 'host',
     autoscale: false,
     maxModelBytes: undefined,
@@ -111,9 +117,13 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     usedFor: 'on-device inference, offline',
     engine: 'MQTT (any broker: Mosquitto, aedes)',
     stages: ['production'],
-    implemented: false,
-  },
+  }),
 };
+
+/** How `kind` serves `work` today. */
+export function workSupport(kind: TargetKind, work: WorkKind): WorkSupport {
+  return targetCapabilities[kind].work[work];
+}
 
 /** `1.5 GB`, `512 MB`: sizes in messages. */
 export function formatBytes(bytes: number): string {

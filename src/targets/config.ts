@@ -1,11 +1,13 @@
 /**
  * Target configs: one zod discriminated union keyed by `kind`. Each implemented target brings its
- * own schema from its folder; the kinds not implemented yet accept a name and any settings, so a
- * workspace can record them before their adapters land.
+ * own schema from its folder (the cluster's from src/batch/cluster, where its engine lives); the
+ * kinds not implemented yet accept a name and any settings, so a workspace can record them before
+ * their adapters land.
  */
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
 import { nameSchema } from '../core/names.js';
+import { clusterTargetConfigSchema } from '../batch/cluster/config.js';
 import { containerTargetConfigSchema } from './container/config.js';
 import { localTargetConfigSchema } from './local/config.js';
 
@@ -18,7 +20,7 @@ export const targetConfigSchema = z.discriminatedUnion('kind', [
   plannedTarget('ssh'),
   containerTargetConfigSchema,
   plannedTarget('kubernetes'),
-  plannedTarget('cluster'),
+  clusterTargetConfigSchema,
   plannedTarget('function'),
   plannedTarget('edge'),
 ]);

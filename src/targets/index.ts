@@ -2,7 +2,7 @@
  * Compute targets: the contract (target.ts), the capabilities table, the registry, deploy-time
  * validation and the advisor.
  */
-export { targetKinds, deploymentStages } from './target.js';
+export { targetKinds, deploymentStages, workKinds } from './target.js';
 export type {
   ComputeTarget,
   DeploymentHandle,
@@ -17,12 +17,21 @@ export type {
   ResolvedDeployment,
   TargetCapabilities,
   TargetKind,
+  WorkKind,
+  WorkSupport,
 } from './target.js';
-export { formatBytes, targetCapabilities } from './capabilities.js';
+export { formatBytes, targetCapabilities, workSupport } from './capabilities.js';
 export { parseTargetConfig, targetConfigSchema } from './config.js';
 export type { TargetConfig } from './config.js';
-export { createTarget, targetFactories } from './registry.js';
-export type { TargetConfigOf, TargetFactory } from './registry.js';
+export { createTarget, openBatchTarget, realtimeTarget, targetProviders } from './registry.js';
+export type {
+  BatchFacet,
+  BatchTarget,
+  TargetConfigOf,
+  TargetFactory,
+  TargetProvider,
+  TargetSettings,
+} from './registry.js';
 export { NotImplementedTarget } from './not-implemented.js';
 export { validateForTarget } from './validate.js';
 export { recommendTarget, startingMemory, whyNot } from './advisor.js';

@@ -1,7 +1,8 @@
 /**
- * The stand-in for a target kind whose adapter is not written yet: it declares the row's
- * capabilities (so the advisor and validation still speak about it) and refuses every operation
- * with NOT_IMPLEMENTED, pointing at the target that works today.
+ * The real-time stand-in for a target kind that serves no real-time traffic today: it declares
+ * the row's capabilities (so the advisor and validation still speak about it) and refuses every
+ * operation: NOT_IMPLEMENTED for a kind whose real-time serving is planned, INVALID_SPEC for one
+ * that runs batch jobs only, each pointing at what works today.
  */
 import { BerthError } from '../core/errors.js';
 import { targetCapabilities } from './capabilities.js';
@@ -13,6 +14,7 @@ import type {
   TargetCapabilities,
   TargetKind,
 } from './target.js';
+import { targetKinds } from './target.js';
 
 export class NotImplementedTarget implements ComputeTarget {
   readonly capabilities: TargetCapabilities;
@@ -22,17 +24,19 @@ export class NotImplementedTarget implements ComputeTarget {
   }
 
   private refuse(): BerthError {
-    // The cluster row runs batch jobs (berth batch run --target cluster:…), never a real-time deployment.
-    if (!this.capabilities.realtime && this.capabilities.implemented) {
+    const ready = targetKinds.filter((kind) => targetCapabilities[kind].work.realtime === 'ready');
+    // The cluster row runs batch jobs (berth batch run --target NAME), never a real-time deployment.
+    if (this.capabilities.work.realtime === 'no') {
       return new BerthError(
         'INVALID_SPEC',
         `target kind "${this.kind}" serves no real-time traffic: run batch jobs on it with ` +
-          '`berth batch run --target cluster:redis://host:port`, and deploy endpoints to local or container',
+          '`berth batch run --target NAME` (or cluster:redis://host:port), and deploy endpoints to ' +
+          `${ready.join(' or ')}`,
       );
     }
     return new BerthError(
       'NOT_IMPLEMENTED',
-      `target kind "${this.kind}" is not implemented yet; use local (see berth target recommend)`,
+      `target kind "${this.kind}" is planned, not implemented yet; use ${ready.join(' or ')} (see berth target recommend)`,
     );
   }
 

@@ -23,23 +23,37 @@ export const targetKinds = [
 ] as const;
 export type TargetKind = (typeof targetKinds)[number];
 
+/** The kinds of work a target can serve: deployments behind endpoints, batch jobs, command jobs (training). */
+export const workKinds = ['realtime', 'batch', 'jobs'] as const;
+export type WorkKind = (typeof workKinds)[number];
+
+/**
+ * How a target serves one kind of work: `ready` (berth runs it there today), `planned` (the
+ * target's design serves it, not built yet) or `no`.
+ */
+export type WorkSupport = 'ready' | 'planned' | 'no';
+
 /** The stage of the work a target suits: the advisor ranks targets by it. */
 export const deploymentStages = ['dev', 'test', 'production'] as const;
 export type DeploymentStage = (typeof deploymentStages)[number];
 
 export interface TargetCapabilities {
-  /** Serves real-time requests behind an endpoint. */
+  /** What each kind of work is on this target today; the registry provides exactly the `ready` ones. */
+  work: Readonly<Record<WorkKind, WorkSupport>>;
+  /** Serves real-time requests behind an endpoint (today or once built): `work.realtime` is not `no`. */
   realtime: boolean;
   /** Real-time serving is per event (cold starts, the platform scales), not always-on replicas. */
   eventDriven: boolean;
+  /** Runs batch jobs (today or once built): `work.batch` is not `no`. */
   batch: boolean;
   /** 'host': whatever the machine has; true: can request GPUs; false: CPU only. */
   gpu: boolean | 'host';
+  /** Something adds and removes replicas or workers with the load (berth itself scales nothing). */
   autoscale: boolean;
   /** Largest model the target accepts; undefined: no limit of its own. */
   maxModelBytes: number | undefined;
   maxMemoryBytes: number | undefined;
-  /** Holds a replica to its resources.cpu and resources.memoryBytes (local and ssh do not). */
+  /** Holds a replica (or a batch worker) to its resources.cpu and resources.memoryBytes. */
   enforcesResources: boolean;
   /** Keeps serving with no link to the control plane. */
   offline: boolean;
@@ -47,6 +61,7 @@ export interface TargetCapabilities {
   engine: string;
   /** The stages the target is meant for, best first. */
   stages: readonly DeploymentStage[];
+  /** Some kind of work is `ready` on it; the others are planned. */
   implemented: boolean;
 }
 

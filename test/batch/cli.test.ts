@@ -100,10 +100,68 @@ test('the real executable: berth batch run, status, and its refusals', async () 
       ['batch', 'run', '-f', deployment, '--input', data, '--output', dir, '--target', 'kubernetes'],
       { workspace },
     );
-    assert.equal(badTarget.code, 2);
+    assert.equal(badTarget.code, 8, badTarget.stderr);
     assert.match(
       badTarget.stderr,
-      /compute: "kubernetes" is not a batch target; use "embedded" or "cluster:redis:\/\/host:port"/,
+      /^berth: error: --target: target "kubernetes" will run batch jobs, but not yet: run batch jobs on local or cluster/,
     );
+    const container = await runBerth(
+      ['batch', 'run', '-f', deployment, '--input', data, '--output', dir, '--target', 'container'],
+      { workspace },
+    );
+    assert.equal(container.code, 2, container.stderr);
+    assert.match(container.stderr, /--target: target "container" runs no batch jobs/);
+    const unknown = await runBerth(
+      ['batch', 'run', '-f', deployment, '--input', data, '--output', dir, '--target', 'azureml:gpu-farm'],
+      { workspace },
+    );
+    assert.equal(unknown.code, 3, unknown.stderr);
+    assert.match(unknown.stderr, /--target: no target named "gpu-farm" in this workspace: create it/);
+  });
+});
+
+test('berth target create --type cluster: its settings checked, its password never printed', async () => {
+  await withTempDir('cluster-target', async (dir) => {
+    const workspace = join(dir, 'ws');
+    assert.equal((await runBerth(['init'], { workspace })).code, 0);
+    const create = (...args: string[]) => runBerth(['target', 'create', 'farm', ...args], { workspace });
+    const noRedis = await create('--type', 'cluster');
+    assert.equal(noRedis.code, 2);
+    assert.match(noRedis.stderr, /--type cluster needs --redis redis:\/\/host:port\[\/db\]/);
+    const wrongKind = await create('--type', 'container', '--redis', 'redis://127.0.0.1:6379');
+    assert.equal(wrongKind.code, 2);
+    assert.match(wrongKind.stderr, /--redis applies to --type cluster only, not container/);
+    const badPrefix = await create(
+      '--type',
+      'cluster',
+      '--redis',
+      'redis://127.0.0.1:6379',
+      '--queue-prefix',
+      'a b',
+    );
+    assert.equal(badPrefix.code, 2);
+    assert.match(badPrefix.stderr, /queuePrefix: expected 1-64 letters, digits/);
+    const badRedis = await create('--type', 'cluster', '--redis', 'http://127.0.0.1:6379');
+    assert.equal(badRedis.code, 2);
+    assert.match(
+      badRedis.stderr,
+      /redis: invalid cluster address "http:\/\/127\.0\.0\.1:6379": it must start with redis:\/\//,
+    );
+
+    const created = await create(
+      '--type',
+      'cluster',
+      '--redis',
+      'redis://berth:s3cret@127.0.0.1:6379/3',
+      '--json',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    assert.deepEqual(JSON.parse(created.stdout).config, {
+      redis: 'redis://berth:***@127.0.0.1:6379/3',
+    });
+    const list = await runBerth(['target', 'list'], { workspace });
+    assert.match(list.stdout, /farm\s+cluster\s+redis=redis:\/\/berth:\*\*\*@127\.0\.0\.1:6379\/3/);
+    const json = await runBerth(['target', 'list', '--json'], { workspace });
+    assert.doesNotMatch(json.stdout + list.stdout, /s3cret/);
   });
 });

@@ -61,20 +61,26 @@ export interface WorkerProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * A `berth worker` process: on the test's Redis with its unique prefix (`--cluster`), or joining a
+ * named cluster target of a workspace (`--target`, which brings the Redis and the prefix).
+ */
 export async function startWorkerProcess(options: {
   prefix: string;
   name: string;
   cacheDir: string;
   concurrency?: number;
   gpus?: string;
+  target?: { name: string; workspace: string };
 }): Promise<WorkerProcess> {
+  const joining =
+    options.target === undefined
+      ? ['--cluster', redisUrl, '--queue-prefix', options.prefix]
+      : ['--target', options.target.name];
   const args = [
     entry,
     'worker',
-    '--cluster',
-    redisUrl,
-    '--queue-prefix',
-    options.prefix,
+    ...joining,
     '--name',
     options.name,
     '--cache-dir',
@@ -87,7 +93,11 @@ export async function startWorkerProcess(options: {
     '1000',
     ...(options.gpus ? ['--gpus', options.gpus] : []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env =
+    options.target === undefined
+      ? process.env
+      : { ...process.env, BERTH_WORKSPACE: options.target.workspace };
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
   child.stderr.setEncoding('utf8').on('data', (text: string) => (output += text));

@@ -1,7 +1,9 @@
 /**
  * A whole batch job (`BatchOperations.run`, as `berth batch run --target cluster:…` runs it) on the
- * cluster engine: the registered ONNX model is shipped through Redis to two worker processes, and
- * the predictions come back in order.
+ * cluster engine, with the cluster given by its address (the form from before named targets): the
+ * registered ONNX model is shipped through Redis to two worker processes, and the predictions come
+ * back in order. The engine is built with a unique queue prefix, which the address form cannot
+ * carry, so that the test never shares a queue (named cluster targets: named-target.slow.test.ts).
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { test } from 'node:test';
 import { createClusterEngine } from '../../src/batch/cluster/engine.js';
 import { BatchOperations } from '../../src/sdk/batch.js';
 import {
+  endpoint,
   redisUrl,
   removePrefix,
   startWorkerProcess,
@@ -32,7 +35,7 @@ test('a batch job with compute cluster:redis://… runs on berth workers', { tim
         engines: {
           cluster: (context) =>
             createClusterEngine({
-              redisUrl: context.target,
+              redisUrl,
               queuePrefix: prefix,
               log: (line) => context.log(line),
             }),
@@ -44,7 +47,7 @@ test('a batch job with compute cluster:redis://… runs on berth workers', { tim
           model: 'linear',
           compute: `cluster:${redisUrl}`,
           mini_batch_size: 2,
-          instance_count: 2,
+          resources: { instance_count: 2 },
           max_concurrency_per_instance: 2,
         },
         baseDir: dir,
@@ -53,6 +56,7 @@ test('a batch job with compute cluster:redis://… runs on berth workers', { tim
       });
       assert.equal(status.state, 'completed', status.reason);
       assert.equal(status.engine, 'cluster');
+      assert.equal(status.target, endpoint.display);
       assert.deepEqual(status.items, { total: 9, succeeded: 9, failed: 0 });
       const { rows } = await readPredictions(status.output.predictions ?? '');
       assert.equal(rows.length, 9);

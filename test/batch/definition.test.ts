@@ -22,7 +22,7 @@ test('a deployment gets Azure ML batch defaults and absolute paths', () => {
   assert.deepEqual(warnings, []);
   assert.equal(deployment.scoringScript, '/base/src/score.ts');
   assert.deepEqual(deployment.model, { kind: 'registered', reference: 'azureml:ocr-cls:1' });
-  assert.deepEqual(deployment.compute, { kind: 'embedded', target: '' });
+  assert.deepEqual(deployment.compute, { kind: 'name', name: 'local', written: 'local' });
   assert.equal(deployment.instanceCount, 2);
   assert.equal(deployment.maxConcurrencyPerInstance, 1);
   assert.equal(deployment.miniBatchSize, '1MB');
@@ -71,11 +71,55 @@ output_action: append
 
 test('a missing required field points at the document; bad compute at its line', () => {
   assert.throws(() => parseBatchDeployment('model: m:1\n', 'd.yml', '/'), { message: /^d\.yml:1: name: / });
-  assert.throws(() => parseBatchDeployment('name: a\n\ncompute: azureml:gpu\n', 'd.yml', '/'), {
-    message: /^d\.yml:3: compute: "azureml:gpu" is not a batch target/,
+  assert.throws(() => parseBatchDeployment('name: a\n\ncompute: azureml:no such\n', 'd.yml', '/'), {
+    message: /^d\.yml:3: compute: "azureml:no such" is not a target: use local, a target's name/,
+  });
+  assert.throws(() => parseBatchDeployment('name: a\ncompute: cluster:http://x\n', 'd.yml', '/'), {
+    message:
+      /^d\.yml:2: compute: invalid cluster address "cluster:http:\/\/x": it must start with redis:\/\//,
   });
   const cluster = parseBatchDeployment('name: a\ncompute: cluster:redis://localhost:6379\n', 'd.yml', '/');
-  assert.deepEqual(cluster.deployment.compute, { kind: 'cluster', target: 'redis://localhost:6379' });
+  assert.deepEqual(cluster.deployment.compute, {
+    kind: 'cluster-address',
+    redis: 'redis://localhost:6379',
+    written: 'redis://localhost:6379/0',
+  });
+});
+
+test('compute names a target: azureml:NAME, NAME, a kind, or embedded for local', () => {
+  const computeOf = (text: string) =>
+    parseBatchDeployment(`name: a\ncompute: ${text}\n`, 'd.yml', '/').deployment.compute;
+  assert.deepEqual(computeOf('azureml:batch-cluster'), {
+    kind: 'name',
+    name: 'batch-cluster',
+    written: 'azureml:batch-cluster',
+  });
+  assert.deepEqual(computeOf('batch-cluster'), {
+    kind: 'name',
+    name: 'batch-cluster',
+    written: 'batch-cluster',
+  });
+  assert.deepEqual(computeOf('embedded'), { kind: 'name', name: 'local', written: 'embedded' });
+  assert.deepEqual(computeOf('kubernetes'), { kind: 'name', name: 'kubernetes', written: 'kubernetes' });
+  // berth's older `target:` field means the same; given both ways differently, it is refused.
+  const older = parseBatchDeployment('name: a\ntarget: azureml:gpu\n', 'd.yml', '/').deployment.compute;
+  assert.deepEqual(older, { kind: 'name', name: 'gpu', written: 'azureml:gpu' });
+  assert.throws(() => parseBatchDeployment('name: a\ncompute: local\ntarget: gpu\n', 'd.yml', '/'), {
+    message: /^d\.yml:3: target: "gpu" conflicts with compute: "local"; give one of them$/,
+  });
+});
+
+test("--target replaces the file's compute before the file's value is read", () => {
+  const file = 'name: a\ncompute: cluster:http://not-redis\n';
+  const { deployment } = parseBatchDeployment(file, 'd.yml', '/', { target: 'azureml:batch-cluster' });
+  assert.deepEqual(deployment.compute, {
+    kind: 'name',
+    name: 'batch-cluster',
+    written: 'azureml:batch-cluster',
+  });
+  assert.throws(() => parseBatchDeployment('name: a\n', 'd.yml', '/', { target: 'two words' }), {
+    message: /^--target: "two words" is not a target/,
+  });
 });
 
 test('invalid YAML is reported with its line', () => {
@@ -84,15 +128,16 @@ test('invalid YAML is reported with its line', () => {
   });
 });
 
-test('unknown fields are warnings naming the field and its line, not errors', () => {
+test('unknown fields are warnings naming the field and its line, not errors; environment says why', () => {
   const { warnings } = parseBatchDeployment(
-    'name: a\nenvironment: azureml:env:1\nretry_settings:\n  max_retries: 1\n  backoff: 2\n',
+    'name: a\nenvironment: azureml:env:1\nretry_settings:\n  max_retries: 1\n  backoff: 2\nsettings:\n  retries: 1\n',
     'd.yml',
     '/',
   );
   assert.deepEqual(warnings, [
-    'd.yml:2: unknown field "environment" (ignored)',
     'd.yml:5: unknown field "retry_settings.backoff" (ignored)',
+    'd.yml:7: unknown field "settings.retries" (ignored)',
+    "d.yml:2: environment: ignored: batch workers run the scoring script on berth's own Node.js runtime, not in an image or conda environment (set variables with settings.environment_variables)",
   ]);
 });
 

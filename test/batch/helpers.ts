@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { BatchOperations, type BatchJobStatus } from '../../src/sdk/batch.js';
+import type { BatchJobStatus, BatchOperations } from '../../src/sdk/batch.js';
 import { Workspace } from '../../src/sdk/workspace.js';
 import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
 
@@ -24,7 +24,7 @@ export async function withBatchFixture<T>(body: (fixture: BatchFixture) => Promi
   try {
     const linearModelPath = writeModel(dir, 'linear.onnx', buildLinearModel());
     await workspace.models.register({ name: 'linear', path: linearModelPath });
-    const batch = new BatchOperations(workspace.dir, workspace.models);
+    const batch = workspace.batch;
     const write = async (relativePath: string, content: string | Uint8Array): Promise<string> => {
       const path = join(dir, relativePath);
       await mkdir(dirname(path), { recursive: true });

@@ -5,7 +5,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import type { InferenceEngine } from '../../src/scoring/engine.js';
 import { createAuth } from '../../src/scoring/auth.js';
 import { countingAdmission, startEngine } from './grpc-engine.js';
-import { startOnLoopback, type Running } from './grpc-harness.js';
+import { GARBAGE, startOnLoopback, type Running } from './grpc-harness.js';
 import { writeTestModels } from './grpc-models.js';
 
 describe('gRPC API keys', () => {
@@ -65,6 +65,44 @@ describe('gRPC API keys', () => {
       await code(client.call('ModelMetadata', { name: 'linear' }, { key: 'second-key' })),
       status.OK,
     );
+  });
+
+  it('asks for a key on every Triton extension, on the stream, and before decoding', async () => {
+    const { client } = running;
+    const calls: [string, Record<string, unknown>][] = [
+      ['ModelConfig', { name: 'linear' }],
+      ['ModelStatistics', {}],
+      ['RepositoryIndex', {}],
+      ['RepositoryModelLoad', { model_name: 'linear' }],
+      ['RepositoryModelUnload', { model_name: 'linear' }],
+    ];
+    for (const [method, request] of calls) {
+      assert.equal(await code(client.call(method, request)), status.UNAUTHENTICATED, method);
+    }
+    assert.equal(await code(client.call('ModelConfig', { name: 'linear' }, { key: 'first-key' })), status.OK);
+    assert.equal(await code(client.call('ModelStatistics', {}, { key: 'first-key' })), status.OK);
+    // This server has no repository: with a key, the call gets as far as saying so.
+    assert.equal(
+      await code(client.call('RepositoryModelUnload', { model_name: 'linear' }, { key: 'first-key' })),
+      status.INVALID_ARGUMENT,
+    );
+    assert.deepEqual(await client.call('ModelReady', { name: 'linear' }, { key: 'first-key' }), {
+      ready: true,
+    });
+    assert.equal(await code(client.call('ModelInfer', GARBAGE)), status.UNAUTHENTICATED);
+    assert.equal(
+      await code(client.call('ModelInfer', GARBAGE, { key: 'first-key' })),
+      status.INVALID_ARGUMENT,
+    );
+
+    const refused = client.stream();
+    refused.write(infer);
+    assert.equal((await refused.status).code, status.UNAUTHENTICATED);
+    const stream = client.stream({ key: 'second-key' });
+    stream.write(infer);
+    assert.equal((await stream.next()).error_message, '');
+    stream.end();
+    assert.equal((await stream.status).code, status.OK);
   });
 
   it('follows a key rotation at once, as the HTTP front end does', async () => {

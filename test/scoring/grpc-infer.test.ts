@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { status, type ServiceError } from '@grpc/grpc-js';
-import type { Admission, InferenceEngine } from '../../src/scoring/engine.js';
+import { status } from '@grpc/grpc-js';
+import type { InferenceEngine } from '../../src/scoring/engine.js';
 import { ERROR_CODE_TRAILER } from '../../src/scoring/grpc/index.js';
 import { countingAdmission, startEngine } from './grpc-engine.js';
-import { bytesOf, lengthPrefixed, startOnLoopback, type Message, type Running } from './grpc-harness.js';
+import {
+  bytesOf,
+  lengthPrefixed,
+  rejects,
+  startOnLoopback,
+  type Message,
+  type Running,
+} from './grpc-harness.js';
 import { writeTestModels } from './grpc-models.js';
 
 function rawOf(response: Message, index: number): Buffer {
@@ -23,16 +30,6 @@ function outputNamed(response: Message, name: string): { index: number; datatype
   const index = outputs.findIndex((output) => output.name === name);
   assert.notEqual(index, -1, `output ${name}`);
   return { index, datatype: outputs[index]!.datatype, shape: outputs[index]!.shape };
-}
-
-async function rejects(promise: Promise<unknown>, code: status, pattern?: RegExp): Promise<ServiceError> {
-  const error = await promise.then(
-    () => assert.fail('expected the call to fail'),
-    (caught: unknown) => caught as ServiceError,
-  );
-  assert.equal(error.code, code, `status ${error.code} (${error.details})`);
-  if (pattern) assert.match(error.details, pattern);
-  return error;
 }
 
 describe('gRPC front end over loopback', () => {
@@ -282,83 +279,5 @@ describe('gRPC front end over loopback', () => {
       /missing/,
     );
     assert.deepEqual(error.metadata.get(ERROR_CODE_TRAILER), ['NOT_FOUND']);
-  });
-});
-
-describe('gRPC deadlines and admission', () => {
-  /** An engine that never finishes on its own: it settles only when the call's signal aborts. */
-  const stuckEngine = (): InferenceEngine & { settled: number } => {
-    const engine = {
-      settled: 0,
-      models: () => [
-        {
-          name: 'linear',
-          version: '1',
-          signature: null,
-          maxBatchSize: 0,
-          ready: true,
-          scripted: false,
-        },
-      ],
-      isReady: () => true,
-      infer: (request: { signal?: AbortSignal }) =>
-        new Promise<never>((_, reject) => {
-          request.signal?.addEventListener('abort', () => {
-            engine.settled += 1;
-            reject(request.signal?.reason as Error);
-          });
-        }),
-    };
-    return engine as unknown as InferenceEngine & { settled: number };
-  };
-  const request = {
-    model_name: 'linear',
-    inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }],
-  };
-
-  it('gives up at requestTimeoutMs with DEADLINE_EXCEEDED and frees the admission slot', async () => {
-    const engine = stuckEngine();
-    const admission = countingAdmission();
-    const running = await startOnLoopback({ engine, admission, requestTimeoutMs: 100 });
-    try {
-      await rejects(running.client.call('ModelInfer', request), status.DEADLINE_EXCEEDED, /100 ms/);
-      assert.equal(engine.settled, 1, 'the engine saw the abort');
-      assert.equal(admission.inFlight, 0);
-    } finally {
-      await running.stop();
-    }
-  });
-
-  it("honours the client's shorter deadline", async () => {
-    const engine = stuckEngine();
-    const admission = countingAdmission();
-    const running = await startOnLoopback({ engine, admission, requestTimeoutMs: 60_000 });
-    try {
-      await rejects(
-        running.client.call('ModelInfer', request, { deadlineMs: 150 }),
-        status.DEADLINE_EXCEEDED,
-      );
-      // The server side notices too and aborts the engine's work.
-      for (let i = 0; i < 50 && engine.settled === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(engine.settled, 1);
-      assert.equal(admission.inFlight, 0);
-    } finally {
-      await running.stop();
-    }
-  });
-
-  it('maps a full admission queue to RESOURCE_EXHAUSTED', async () => {
-    const { BerthError } = await import('../../src/core/errors.js');
-    const admission: Admission = {
-      inFlight: 4,
-      queued: 16,
-      acquire: () => Promise.reject(new BerthError('TOO_MANY_REQUESTS', 'queue full: 16 requests waiting')),
-    };
-    const running = await startOnLoopback({ engine: stuckEngine(), admission, requestTimeoutMs: 1_000 });
-    try {
-      await rejects(running.client.call('ModelInfer', request), status.RESOURCE_EXHAUSTED, /queue full/);
-    } finally {
-      await running.stop();
-    }
   });
 });

@@ -1,16 +1,37 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { hasErrorCode } from '../../src/core/errors.js';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { registerTargetCommands } from '../../src/cli/commands/target.js';
+import { BerthError, hasErrorCode } from '../../src/core/errors.js';
 import {
   createTarget,
+  NotImplementedTarget,
+  openBatchTarget,
+  realtimeTarget,
   recommendTarget,
   targetCapabilities,
   targetKinds,
+  targetProviders,
   validateForTarget,
+  workKinds,
+  type TargetKind,
+  type Workload,
 } from '../../src/targets/index.js';
+import { repoRoot } from '../helpers/cli.js';
 import { linearDeployment, noProgress } from './helpers.js';
 
 const GB = 1024 ** 3;
+
+/** The settings each kind needs for its adapters to be built (a cluster needs its Redis). */
+const settingsOf = (kind: TargetKind) =>
+  kind === 'cluster'
+    ? { kind, name: `my-${kind}`, redis: 'redis://127.0.0.1:6379' }
+    : kind === 'local'
+      ? { kind, name: `my-${kind}`, logsDir: '/tmp/berth-table-test/logs' }
+      : { kind, name: `my-${kind}` };
 
 describe('capabilities table and registry', () => {
   it('has one row per kind with the architecture limits', () => {
@@ -26,27 +47,62 @@ describe('capabilities table and registry', () => {
     assert.equal(targetCapabilities.local.gpu, 'host');
   });
 
-  it('builds local and refuses the kinds not implemented yet', async () => {
-    // container is implemented (test/targets/container.slow.test.ts runs it on a real engine).
-    for (const kind of targetKinds.filter((k) => k !== 'local' && k !== 'container' && k !== 'cluster')) {
-      const target = createTarget({ kind, name: `my-${kind}` });
+  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them', () => {
+    assert.equal(targetCapabilities.cluster.autoscale, false);
+    assert.equal(targetCapabilities.cluster.enforcesResources, false);
+    assert.doesNotMatch(targetCapabilities.cluster.usedFor, /training/);
+  });
+
+  it('keeps the summary flags in step with the work each row serves', () => {
+    for (const kind of targetKinds) {
+      const row = targetCapabilities[kind];
+      assert.equal(row.realtime, row.work.realtime !== 'no', kind);
+      assert.equal(row.batch, row.work.batch !== 'no', kind);
+      assert.equal(
+        row.implemented,
+        workKinds.some((work) => row.work[work] === 'ready'),
+        kind,
+      );
+    }
+  });
+
+  it('provides exactly the work the table marks ready, from one registry', () => {
+    for (const kind of targetKinds) {
+      const work = targetCapabilities[kind].work;
+      const realtime = targetProviders[kind].realtime(settingsOf(kind) as never);
+      assert.equal(realtime.kind, kind);
+      assert.equal(
+        !(realtime instanceof NotImplementedTarget),
+        work.realtime === 'ready',
+        `${kind} real-time`,
+      );
+      assert.equal(targetProviders[kind].batch !== undefined, work.batch === 'ready', `${kind} batch`);
+      // No kind runs command jobs yet: the table must not say otherwise.
+      assert.notEqual(work.jobs, 'ready', `${kind} jobs`);
+    }
+  });
+
+  it('refuses real-time work where it is planned or never served, naming what works', async () => {
+    for (const kind of targetKinds.filter((k) => targetCapabilities[k].work.realtime === 'planned')) {
+      const target = createTarget(settingsOf(kind));
       assert.equal(target.kind, kind);
       await assert.rejects(target.deploy(linearDeployment('/tmp'), noProgress), (error: Error) => {
         assert.ok(hasErrorCode(error, 'NOT_IMPLEMENTED'));
         assert.equal(
           error.message,
-          `target kind "${kind}" is not implemented yet; use local (see berth target recommend)`,
+          `target kind "${kind}" is planned, not implemented yet; use local or container (see berth target recommend)`,
         );
         return true;
       });
       await target.close();
     }
-    const cluster = createTarget({ kind: 'cluster', name: 'my-cluster' });
+    // A cluster is refused before its settings are read: the reason is that it runs batch jobs only.
+    const cluster = realtimeTarget({ kind: 'cluster', name: 'batch-cluster' });
     await assert.rejects(cluster.deploy(linearDeployment('/tmp'), noProgress), (error: Error) => {
       assert.ok(hasErrorCode(error, 'INVALID_SPEC'));
       assert.match(
         error.message,
-        /serves no real-time traffic: run batch jobs on it with `berth batch run --target cluster:/,
+        /serves no real-time traffic: run batch jobs on it with `berth batch run --target NAME` \(or cluster:redis:\/\/host:port\), and deploy endpoints to local or container/,
       );
       return true;
     });
@@ -54,24 +110,96 @@ describe('capabilities table and registry', () => {
     assert.equal(local.kind, 'local');
     await local.close();
   });
+
+  it('opens the batch engine of a target, refusing those that run none, with what does', () => {
+    assert.equal(openBatchTarget({ kind: 'local' }).engine, 'embedded');
+    const cluster = openBatchTarget({ kind: 'cluster', name: 'c', redis: 'redis://127.0.0.1:6379/2' });
+    assert.equal(cluster.engine, 'cluster');
+    assert.deepEqual(cluster.config, {
+      kind: 'cluster',
+      name: 'c',
+      redis: 'redis://127.0.0.1:6379/2',
+      queuePrefix: 'berth',
+    });
+    assert.throws(() => openBatchTarget({ kind: 'cluster', name: 'c', redis: 'http://x' }), {
+      message:
+        /^cluster target c: redis: invalid cluster address "http:\/\/x": it must start with redis:\/\//,
+    });
+    assert.throws(
+      () => openBatchTarget({ kind: 'container', name: 'dev-docker' }),
+      (error: Error) =>
+        hasErrorCode(error, 'INVALID_SPEC') &&
+        error.message ===
+          'target "dev-docker" (container) runs no batch jobs: run batch jobs on local or cluster (berth target list)',
+    );
+    assert.throws(
+      () => openBatchTarget({ kind: 'kubernetes' }),
+      (error: Error) =>
+        hasErrorCode(error, 'NOT_IMPLEMENTED') &&
+        /^target "kubernetes" will run batch jobs, but not yet/.test(error.message),
+    );
+  });
 });
 
 describe('recommendTarget', () => {
   const base = { modelBytes: 200 * 1024 * 1024 };
-  it('follows the stage and the limits', () => {
+  const works = (kind: TargetKind, mode: Workload['mode']) => targetCapabilities[kind].work[mode] === 'ready';
+
+  it('follows the stage and the limits, among the targets that work today', () => {
     assert.equal(recommendTarget({ ...base, mode: 'realtime', stage: 'dev' }).target, 'local');
     assert.equal(recommendTarget({ ...base, mode: 'realtime', stage: 'test' }).target, 'container');
-    assert.equal(recommendTarget({ ...base, mode: 'realtime', stage: 'production' }).target, 'kubernetes');
-    assert.equal(recommendTarget({ ...base, mode: 'realtime' }).target, 'kubernetes');
     assert.equal(recommendTarget({ ...base, mode: 'batch' }).target, 'cluster');
     assert.equal(recommendTarget({ ...base, mode: 'batch', stage: 'dev' }).target, 'local');
-    assert.equal(recommendTarget({ ...base, mode: 'realtime', offline: true }).target, 'edge');
-    assert.equal(recommendTarget({ ...base, mode: 'realtime', requestsPerSecond: 0.1 }).target, 'function');
-    assert.equal(
-      recommendTarget({ ...base, mode: 'realtime', requestsPerSecond: 0.1, gpu: true }).target,
-      'kubernetes',
+    // Production real-time fits Kubernetes best, but it is planned: shown as such, not recommended.
+    const production = recommendTarget({ ...base, mode: 'realtime', stage: 'production' });
+    assert.ok(works(production.target, 'realtime'), production.target);
+    assert.deepEqual(production.planned[0], {
+      target: 'kubernetes',
+      reason:
+        '"kubernetes" is for production real-time; suits the production stage; scales with the load (planned: not built yet)',
+    });
+  });
+
+  it('never recommends a planned target ahead of one that works', () => {
+    const workloads: Workload[] = [];
+    for (const mode of ['realtime', 'batch'] as const)
+      for (const gpu of [false, true])
+        for (const stage of ['dev', 'test', 'production'] as const)
+          for (const requestsPerSecond of [undefined, 0.1, 100])
+            for (const modelBytes of [undefined, 200 * 1024 * 1024, 3 * GB])
+              workloads.push({ mode, gpu, stage, requestsPerSecond, modelBytes });
+    for (const workload of workloads) {
+      const advice = recommendTarget(workload);
+      const label = JSON.stringify(workload);
+      assert.ok(works(advice.target, workload.mode), `${label}: ${advice.target}`);
+      for (const choice of advice.alternatives) assert.ok(works(choice.target, workload.mode), label);
+      for (const choice of advice.planned) {
+        assert.ok(!works(choice.target, workload.mode), label);
+        assert.match(choice.reason, /\(planned: not built yet\)$/, label);
+      }
+    }
+    // A GPU model goes to the host's GPU on local, not to the planned Kubernetes row.
+    const gpu = recommendTarget({ ...base, mode: 'realtime', gpu: true });
+    assert.equal(gpu.target, 'local');
+    assert.match(gpu.reason, /uses the host's GPU/);
+    assert.ok(gpu.planned.some((choice) => choice.target === 'kubernetes'));
+    // Sparse traffic suits a function, which is planned; an edge device likewise.
+    assert.ok(
+      works(recommendTarget({ ...base, mode: 'realtime', requestsPerSecond: 0.1 }).target, 'realtime'),
+    );
+    const offline = recommendTarget({ ...base, mode: 'realtime', offline: true });
+    assert.equal(offline.target, 'local');
+    assert.match(
+      offline.reason,
+      /^no target that works today fits every requirement .*; planned: edge; local has no limits/,
     );
   });
+
+  it('says nothing scales the cluster', () => {
+    const batch = recommendTarget({ ...base, mode: 'batch' });
+    assert.doesNotMatch(batch.reason, /scale/);
+  });
+
   it('rules out the container for a GPU or a large model, with the reason', () => {
     const gpu = recommendTarget({ ...base, mode: 'realtime', stage: 'test', gpu: true });
     assert.notEqual(gpu.target, 'container');
@@ -83,8 +211,8 @@ describe('recommendTarget', () => {
       /up to 1 GB; this one is 3 GB/,
     );
     assert.ok(large.ruledOut.some((choice) => choice.target === 'cluster'));
-    assert.ok(large.alternatives.length > 0);
   });
+
   it('sizes at 150% of the model memory, scaling up before out', () => {
     const advice = recommendTarget({
       mode: 'realtime',
@@ -97,7 +225,15 @@ describe('recommendTarget', () => {
     assert.match(advice.sizing.advice[0]!, /6 GB .*150% of the model's 4 GB/);
     assert.match(advice.sizing.advice[1]!, /scale up first/);
     assert.match(advice.sizing.advice[2]!, /then scale out.*50 requests\/s/);
-    assert.match(advice.reason, /not implemented yet/);
+  });
+
+  it('with no size given, says how to measure instead of sizing from 0 bytes', () => {
+    for (const workload of [{ mode: 'realtime' }, { mode: 'batch', modelBytes: 0 }] as const) {
+      const advice = recommendTarget(workload);
+      assert.equal(advice.sizing.memoryBytes, undefined);
+      assert.match(advice.sizing.advice[0]!, /^measure what the loaded model needs/);
+      assert.doesNotMatch(JSON.stringify(advice), /0 bytes/);
+    }
   });
 });
 
@@ -112,11 +248,11 @@ describe('validateForTarget', () => {
     }
     assert.fail('expected a refusal');
   };
-  it('refuses what the target cannot run and names the target to use instead', () => {
+  it('refuses what the target cannot run and names a target that works instead', () => {
     const big = { ...spec, target: 'box', model: { ...spec.model, sizeBytes: 2 * GB } };
     assert.match(
       refused(big, 'container'),
-      /"box" \(container\) takes models up to 1 GB, and model "linear" version 1 is 2 GB; use target kind "(local|ssh)" instead/,
+      /"box" \(container\) takes models up to 1 GB, and model "linear" version 1 is 2 GB; use target kind "local" instead/,
     );
     const gpu = { ...spec, target: 'box', resources: { ...spec.resources, gpu: 1 } };
     assert.match(refused(gpu, 'container'), /CPU only, and resources.gpu asks for 1 GPU/);
@@ -124,7 +260,7 @@ describe('validateForTarget', () => {
     assert.match(refused(memory, 'container'), /at most 48 GB of memory/);
     assert.match(
       refused({ ...spec, target: 'batch' }, 'cluster'),
-      /runs batch jobs only, no real-time serving; use target kind "kubernetes" instead/,
+      /runs batch jobs only, no real-time serving; use target kind "(local|container)" instead/,
     );
   });
   it('returns warnings for fields the target ignores', () => {
@@ -140,3 +276,108 @@ describe('validateForTarget', () => {
     );
   });
 });
+
+describe('the README, target list and target recommend tell the same as the table', () => {
+  /** The README's "Targets" table: kind → [real-time, batch, jobs]. */
+  async function readmeRows(): Promise<Map<string, string[]>> {
+    const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('| target '));
+    const rows = new Map<string, string[]>();
+    for (const line of section.split('\n')) {
+      if (!line.startsWith('|')) break;
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+      const kind = /^`([a-z]+)`$/.exec(cells[0] ?? '')?.[1];
+      if (kind !== undefined) rows.set(kind, cells.slice(1, 4));
+    }
+    return rows;
+  }
+
+  it('lists every kind with what works today and what is planned', async () => {
+    const rows = await readmeRows();
+    assert.deepEqual([...rows.keys()], [...targetKinds]);
+    for (const kind of targetKinds) {
+      const work = targetCapabilities[kind].work;
+      assert.deepEqual(
+        rows.get(kind),
+        workKinds.map((w) => (work[w] === 'no' ? '-' : work[w])),
+        `README row of ${kind}`,
+      );
+    }
+  });
+
+  it('target list prints the same, in its table and its JSON', async () => {
+    const human = await runTargetCommand(['target', 'list']);
+    const lines = human.split('\n');
+    const header = (lines[0] ?? '').split(/\s{2,}/);
+    assert.deepEqual(header.slice(2, 5), ['REAL-TIME', 'BATCH', 'JOBS']);
+    for (const kind of targetKinds) {
+      const cells = (lines.find((line) => line.startsWith(`${kind} `)) ?? '').split(/\s{2,}/);
+      const work = targetCapabilities[kind].work;
+      assert.deepEqual(
+        cells.slice(2, 5),
+        workKinds.map((w) => (work[w] === 'no' ? '-' : work[w])),
+        `target list row of ${kind}`,
+      );
+      assert.equal(cells.at(-1), targetCapabilities[kind].implemented ? 'ready' : 'planned', kind);
+    }
+    const json = JSON.parse(await runTargetCommand(['target', 'list', '--json'])) as {
+      kind: TargetKind;
+      work: unknown;
+      autoscale: boolean;
+    }[];
+    for (const row of json) {
+      assert.deepEqual(row.work, targetCapabilities[row.kind].work);
+      assert.equal(row.autoscale, targetCapabilities[row.kind].autoscale);
+    }
+  });
+
+  it('target recommend names a target that works, and the planned ones as planned', async () => {
+    for (const args of [
+      ['--realtime', '--gpu'],
+      ['--realtime', '--rps', '0.1'],
+      ['--batch'],
+      ['--realtime'],
+    ]) {
+      const text = await runTargetCommand(['target', 'recommend', ...args]);
+      const recommended = /^recommended: (\S+)/.exec(text)?.[1] as TargetKind;
+      const mode = args[0] === '--batch' ? 'batch' : 'realtime';
+      assert.equal(targetCapabilities[recommended].work[mode], 'ready', `${args.join(' ')}: ${recommended}`);
+      const planned = text.split('planned (not built yet):\n')[1]?.split(/\n(?! )/)[0] ?? '';
+      for (const kind of targetKinds) {
+        const listed = new RegExp(`^  ${kind}: `, 'm').test(planned);
+        const fits = recommendTarget({ mode, gpu: args.includes('--gpu') }).ruledOut.every(
+          (r) => r.target !== kind,
+        );
+        assert.equal(
+          listed,
+          fits && targetCapabilities[kind].work[mode] === 'planned',
+          `${args.join(' ')}: ${kind}`,
+        );
+      }
+      assert.doesNotMatch(text, /0 bytes|scales automatically/);
+    }
+  });
+});
+
+/** Runs a `berth target …` command in-process and returns what it printed on stdout. */
+async function runTargetCommand(args: string[]): Promise<string> {
+  let stdout = '';
+  const sink = (write: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        write(chunk.toString());
+        callback();
+      },
+    });
+  const program = new Command('berth').exitOverride();
+  registerTargetCommands(program, {
+    io: { stdout: sink((text) => (stdout += text)), stderr: sink(() => undefined) },
+    openWorkspace: () => Promise.reject(new BerthError('WORKSPACE_MISSING', 'no workspace in this test')),
+    workspaceDir: () => undefined,
+  });
+  await program.parseAsync(['node', 'berth', ...args]);
+  return stdout;
+}

@@ -1,10 +1,15 @@
 /**
- * The cluster target's address: `cluster:redis://[user:password@]host[:port][/db]` (the `cluster:`
- * prefix is optional where the context already says "cluster", as in `berth worker --cluster`).
- * Parsed once here with zod, so the rest of the engine only sees a resolved endpoint.
+ * The cluster target's settings: its Redis address, `cluster:redis://[user:password@]host[:port][/db]`
+ * (the `cluster:` prefix is optional where the context already says "cluster", as in
+ * `berth worker --cluster`), and the queue prefix its submitters and workers share. A named
+ * cluster target (`berth target create NAME --type cluster --redis … --queue-prefix …`) is
+ * `clusterTargetConfigSchema`, one member of the targets' config union. Parsed once here with zod,
+ * so the rest of the engine only sees a resolved endpoint.
  */
 import { z } from 'zod';
 import { BerthError } from '../../core/errors.js';
+import { nameSchema } from '../../core/names.js';
+import { defaultQueuePrefix } from './names.js';
 
 export interface RedisEndpoint {
   host: string;
@@ -73,3 +78,37 @@ export function parseClusterAddress(text: string): RedisEndpoint {
 export function isClusterTarget(text: string): boolean {
   return text.startsWith('cluster:');
 }
+
+/** The address without its password, for listings and messages. */
+export function redactClusterAddress(text: string): string {
+  return text.replace(/^((?:cluster:)?redis:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+}
+
+/** Redis key prefixes: no spaces (they also start the connections' client names), at most 64 characters. */
+export const queuePrefixSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/,
+    'expected 1-64 letters, digits, ".", "_", ":" or "-", starting with a letter or digit',
+  );
+
+export const clusterTargetConfigSchema = z.strictObject({
+  kind: z.literal('cluster'),
+  /** The target's name in messages. Default 'cluster'. */
+  name: nameSchema.default('cluster'),
+  /** The Redis the queue lives on: `redis://[user:password@]host[:port][/db]`. Required. */
+  redis: z
+    .string({ error: 'expected the Redis address, redis://host:port[/db]' })
+    .superRefine((text, context) => {
+      try {
+        parseClusterAddress(text);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  /** Prefix of every Redis key of this target's jobs and workers; workers must use the same. Default `berth`. */
+  queuePrefix: queuePrefixSchema.default(defaultQueuePrefix),
+});
+
+export type ClusterTargetConfig = z.input<typeof clusterTargetConfigSchema>;
+export type ResolvedClusterTargetConfig = z.output<typeof clusterTargetConfigSchema>;

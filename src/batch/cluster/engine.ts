@@ -26,7 +26,6 @@ import { BerthError, hasErrorCode, toBerthError } from '../../core/errors.js';
 import {
   attemptAbortError,
   type BatchEngine,
-  type BatchEngineFactory,
   type ExecuteHooks,
   type MiniBatchOutcome,
   type MiniBatchTask,
@@ -278,7 +277,3 @@ export async function createClusterEngine(options: ClusterEngineOptions): Promis
     clients,
   );
 }
-
-/** The factory the coordinator's engine registry uses for `compute: cluster:redis://…`. */
-export const createClusterEngineForJob: BatchEngineFactory = (context) =>
-  createClusterEngine({ redisUrl: context.target, log: (line) => context.log(line) });

@@ -1,13 +1,14 @@
 /**
- * The `cluster` batch engine (Redis + BullMQ). Importing this module registers the engine for
- * `compute: cluster:redis://…` / `--target cluster:redis://…`; the worker side is
- * `startClusterWorker` (what `berth worker` runs).
+ * The `cluster` batch engine (Redis + BullMQ): the submitting side (`createClusterEngine`, which the
+ * target registry's cluster facet opens for `compute: NAME` of a cluster target or
+ * `cluster:redis://…`), and the worker side, `startClusterWorker` (what `berth worker` runs).
  */
-import { registerBatchEngine } from '../engines.js';
-import { createClusterEngineForJob } from './engine.js';
-
-registerBatchEngine('cluster', createClusterEngineForJob);
-
-export { createClusterEngine, createClusterEngineForJob, type ClusterEngineOptions } from './engine.js';
+export { createClusterEngine, type ClusterEngineOptions } from './engine.js';
 export { startClusterWorker, type ClusterWorker, type ClusterWorkerOptions } from './worker.js';
-export { isClusterTarget, parseClusterAddress, type RedisEndpoint } from './config.js';
+export {
+  clusterTargetConfigSchema,
+  isClusterTarget,
+  parseClusterAddress,
+  type ClusterTargetConfig,
+  type RedisEndpoint,
+} from './config.js';

@@ -1,25 +1,41 @@
 /**
  * Batch deployment options in, resolved definition out: defaults filled (those of Azure ML batch
- * deployments), durations in milliseconds, paths absolute. Everything after this step reads a
- * `ResolvedBatchDeployment` and never an optional-with-default field.
+ * deployments), durations in milliseconds, paths absolute, the two shapes of run settings merged.
+ * Everything after this step reads a `BatchDeploymentDefinition` (and, once the SDK has found the
+ * target, a `ResolvedBatchDeployment`) and never an optional-with-default field.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { BerthError } from '../../core/errors.js';
 import type { BatchEngineKind } from '../engine.js';
-import type { BatchDeploymentFile } from './schema.js';
+import type { ComputeRef } from './compute.js';
+import type { BatchDeploymentFile, RunSettings } from './schema.js';
 
 export type LoggingLevel = 'debug' | 'info' | 'warning' | 'error';
 
 export type ModelSource =
   { kind: 'registered'; reference: string } | { kind: 'inline'; path: string; name: string | undefined };
 
-export interface ResolvedBatchDeployment {
+/**
+ * Where a job runs, found in the workspace's target registry when it was submitted. Kept in the
+ * job's record, so a resumed job runs where it started (the same queue) even if the named target
+ * changed or went away since.
+ */
+export interface BatchCompute {
+  /** The target as the user named it (`local`, `batch-cluster`, `redis://host:6379/0`), for status and messages. */
+  target: string;
+  /** The engine that runs its mini-batches. */
+  engine: BatchEngineKind;
+  /** The target's config: its kind, name and settings (a cluster's Redis address and queue prefix). */
+  config: { kind: string; name?: string } & Record<string, unknown>;
+}
+
+/** A batch deployment as the file (or object) defines it; `compute` is still a reference. */
+export interface BatchDeploymentDefinition {
   name: string;
   endpointName: string | undefined;
   model: ModelSource | undefined;
   /** Absolute path of the scoring script; undefined → berth scores the ONNX model itself. */
   scoringScript: string | undefined;
-  compute: { kind: BatchEngineKind; target: string };
+  compute: ComputeRef;
   /** Default 1. */
   instanceCount: number;
   /** Default 1. */
@@ -45,23 +61,21 @@ export interface ResolvedBatchDeployment {
   environmentVariables: Record<string, string>;
 }
 
-export function parseCompute(text: string | undefined): { kind: BatchEngineKind; target: string } {
-  if (text === undefined || text === 'embedded' || text === 'local') return { kind: 'embedded', target: '' };
-  if (text.startsWith('cluster:')) {
-    const target = text.slice('cluster:'.length);
-    if (!/^rediss?:\/\/./.test(target)) {
-      throw new BerthError('INVALID_SPEC', `compute: ${JSON.stringify(text)}: use cluster:redis://host:port`);
-    }
-    return { kind: 'cluster', target };
-  }
-  throw new BerthError(
-    'INVALID_SPEC',
-    `compute: ${JSON.stringify(text)} is not a batch target; use "embedded" or "cluster:redis://host:port"`,
-  );
+/** What a job runs and keeps in its record: the definition with its target found. */
+export interface ResolvedBatchDeployment extends Omit<BatchDeploymentDefinition, 'compute'> {
+  compute: BatchCompute;
 }
 
-/** `baseDir`: the folder the deployment file sits in; relative paths in it resolve from there (as in Azure ML). */
-export function resolveBatchDeployment(file: BatchDeploymentFile, baseDir: string): ResolvedBatchDeployment {
+/**
+ * `baseDir`: the folder the deployment file sits in; relative paths in it resolve from there (as
+ * in Azure ML). `settings`: the run settings of both shapes, merged (settings.ts).
+ */
+export function resolveBatchDeployment(
+  file: BatchDeploymentFile,
+  settings: RunSettings,
+  compute: ComputeRef,
+  baseDir: string,
+): BatchDeploymentDefinition {
   const at = (path: string): string => (isAbsolute(path) ? path : resolve(baseDir, path));
   const code = file.code_configuration;
   const model: ModelSource | undefined =
@@ -75,20 +89,20 @@ export function resolveBatchDeployment(file: BatchDeploymentFile, baseDir: strin
     endpointName: file.endpoint_name,
     model,
     scoringScript: code === undefined ? undefined : at(resolve(at(code.code ?? '.'), code.scoring_script)),
-    compute: parseCompute(file.compute ?? file.target),
+    compute,
     instanceCount: file.resources?.instance_count ?? 1,
-    maxConcurrencyPerInstance: file.max_concurrency_per_instance ?? 1,
-    miniBatchSize: file.mini_batch_size,
-    outputAction: file.output_action ?? 'append_row',
-    outputFileName: file.output_file_name ?? 'predictions.csv',
-    maxRetries: file.retry_settings?.max_retries ?? 3,
-    timeoutMs: Math.round((file.retry_settings?.timeout ?? 30) * 1000),
-    errorThreshold: file.error_threshold ?? -1,
+    maxConcurrencyPerInstance: settings.max_concurrency_per_instance ?? 1,
+    miniBatchSize: settings.mini_batch_size,
+    outputAction: settings.output_action ?? 'append_row',
+    outputFileName: settings.output_file_name ?? 'predictions.csv',
+    maxRetries: settings.retry_settings?.max_retries ?? 3,
+    timeoutMs: Math.round((settings.retry_settings?.timeout ?? 30) * 1000),
+    errorThreshold: settings.error_threshold ?? -1,
     allowedFailedCount: file.allowed_failed_count ?? -1,
     allowedFailedPercent: file.allowed_failed_percent ?? 100,
-    loggingLevel: file.logging_level ?? 'info',
+    loggingLevel: settings.logging_level ?? 'info',
     environmentVariables: Object.fromEntries(
-      Object.entries(file.environment_variables ?? {}).map(([key, value]) => [key, String(value)]),
+      Object.entries(settings.environment_variables ?? {}).map(([key, value]) => [key, String(value)]),
     ),
   };
 }

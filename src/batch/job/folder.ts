@@ -23,7 +23,7 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
-import { reportLineSchema, resultFileSchema, statusSchema } from './records.js';
+import { reportLineSchema, resultFileSchema, statusSchema, upgradeRecord } from './records.js';
 import type { JobRecord, ReportLine, ResultFile, StoredStatus } from './records.js';
 
 const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,100}$/;
@@ -83,7 +83,7 @@ export class JobFolder {
   }
 
   async readRecord(): Promise<JobRecord> {
-    return JSON.parse(await readFile(join(this.dir, 'job.json'), 'utf8')) as JobRecord;
+    return upgradeRecord(JSON.parse(await readFile(join(this.dir, 'job.json'), 'utf8')) as JobRecord);
   }
 
   async readStatus(): Promise<StoredStatus | undefined> {

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { BatchProgramSpec } from '../engine.js';
-import type { ResolvedBatchDeployment } from '../definition/resolve.js';
+import type { BatchCompute, ResolvedBatchDeployment } from '../definition/resolve.js';
 import type { JobPlan } from '../plan.js';
 
 export interface JobRecord {
@@ -29,6 +29,22 @@ export interface JobRecord {
   gpus: string[] | undefined;
   program: BatchProgramSpec;
   plan: JobPlan;
+}
+
+/**
+ * A job.json as this version reads it. Jobs written before targets were named kept their compute
+ * as `{ kind: 'embedded' | 'cluster', target: '<redis address>' | '' }`; such a job still shows
+ * and resumes where it ran (the local machine, or that Redis with the default queue prefix).
+ */
+export function upgradeRecord(record: JobRecord): JobRecord {
+  const compute = record.deployment.compute as Partial<BatchCompute> & { kind?: string };
+  if (compute.engine !== undefined) return record;
+  const redis = typeof compute.target === 'string' ? compute.target : '';
+  const upgraded: BatchCompute =
+    compute.kind === 'cluster'
+      ? { target: redis, engine: 'cluster', config: { kind: 'cluster', name: 'cluster', redis } }
+      : { target: 'local', engine: 'embedded', config: { kind: 'local', name: 'local' } };
+  return { ...record, deployment: { ...record.deployment, compute: upgraded } };
 }
 
 export const jobStates = ['running', 'completed', 'failed', 'canceled'] as const;

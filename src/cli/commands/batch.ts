@@ -45,7 +45,7 @@ function createBatchProgressBar(io: CliIo): ((progress: BatchProgress) => void) 
 function describeStatus(status: BatchJobStatus): string {
   const mb = status.miniBatches;
   const lines = [
-    `job ${status.id}  (${status.deployment}, ${status.engine}, ${status.inputType})`,
+    `job ${status.id}  (${status.deployment}, on ${status.target} (${status.engine}), ${status.inputType})`,
     `  state:        ${status.state}${status.reason ? ` — ${status.reason}` : ''}`,
     `  mini-batches: ${mb.succeeded}/${mb.total} done, ${mb.failed} failed, ${mb.retried} retried, ${mb.running} running`,
     `  items:        ${status.items.succeeded + status.items.failed}/${status.items.total} done, ${status.items.failed} failed`,
@@ -103,8 +103,13 @@ export function registerBatchCommands(program: Command, context: CliContext): vo
 
   batch
     .command('run')
-    .description('plan and run a batch job to its end (embedded: worker processes on this machine)')
-    .requiredOption('-f, --file <deployment.yml>', 'batch deployment YAML (Azure ML batchDeployment shape)')
+    .description(
+      "plan and run a batch job to its end, on the file's compute (default local: worker processes on this machine)",
+    )
+    .requiredOption(
+      '-f, --file <deployment.yml>',
+      'batch deployment YAML (Azure ML batch deployment: run settings at the top level or under settings:)',
+    )
     .requiredOption('-i, --input <paths...>', 'folders, files or globs to score')
     .requiredOption('-o, --output <dir>', 'folder for the predictions file and job-report.json')
     .option(
@@ -113,8 +118,8 @@ export function registerBatchCommands(program: Command, context: CliContext): vo
       'auto',
     )
     .option(
-      '--target <compute>',
-      "embedded, or cluster:redis://host:port (workers join with berth worker); overrides the file's compute",
+      '--target <name>',
+      "where to run instead of the file's compute: local, a target from berth target create (NAME or azureml:NAME), or cluster:redis://host:port",
     )
     .option('--gpus <ids>', 'comma-separated device ids, one per worker process (sets CUDA_VISIBLE_DEVICES)')
     .option('--json', 'print the final job status as JSON')

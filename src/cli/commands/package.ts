@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BerthError } from '../../core/errors.js';
-import { deploymentSpecSchema } from '../../core/specs/index.js';
+import type { DeploymentSpec } from '../../core/specs/index.js';
 import { resolveDeployment } from '../../sdk/resolve-deployment.js';
 import {
   packageImage,
@@ -54,6 +54,26 @@ async function containerConfig(
   });
 }
 
+/**
+ * The deployment a package holds, built as a typed spec rather than parsed from an object: a field
+ * the YAML schema requires (as `instance_count` is) is then a compile error here, not a failure of
+ * every `berth package` at run time. How many containers run the image is up to whoever runs it,
+ * so the count is one; nothing of it goes into the image.
+ */
+function packageSpec(model: string, options: PackageOptions): DeploymentSpec {
+  const reference = model.replace(/^azureml:/, '');
+  return {
+    name: 'package',
+    endpoint_name: reference.split(':')[0] ?? reference,
+    model: reference,
+    instance_count: 1,
+    code_configuration:
+      options.code === undefined || options.scoringScript === undefined
+        ? undefined
+        : { code: resolve(options.code), scoring_script: options.scoringScript },
+  };
+}
+
 export function registerPackageCommand(program: Command, context: CliContext): void {
   program
     .command('package')
@@ -79,17 +99,7 @@ export function registerPackageCommand(program: Command, context: CliContext): v
       }
       const workspace = await context.openWorkspace();
       try {
-        const reference = model.replace(/^azureml:/, '');
-        const name = reference.split(':')[0] ?? reference;
-        const spec = deploymentSpecSchema.parse({
-          name: 'package',
-          endpoint_name: name,
-          model: reference,
-          code_configuration:
-            options.code === undefined
-              ? undefined
-              : { code: resolve(options.code), scoring_script: options.scoringScript },
-        });
+        const spec = packageSpec(model, options);
         const { resolved } = await resolveDeployment(spec, workspace, 'container', {
           baseDir: process.cwd(),
         });

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { BerthError, hasErrorCode } from '../../core/errors.js';
 import { parseMemory } from '../../core/specs/index.js';
 import { formatBytes, listTargets, recommend, showTarget, type TargetRow } from '../../sdk/targets.js';
+import { redactSettings } from '../../sdk/named-targets.js';
+import type { WorkSupport } from '../../targets/target.js';
 import type { TargetRecord } from '../../workspace/index.js';
 import type { CliContext } from '../context.js';
 import { printJson, printTable } from '../output.js';
@@ -30,13 +32,68 @@ function limit(bytes: number | undefined): string {
   return bytes === undefined ? '-' : formatBytes(bytes);
 }
 
+interface CreateFlags {
+  type: string;
+  dockerHost?: string;
+  baseImage?: string;
+  publishHost?: string;
+  redis?: string;
+  queuePrefix?: string;
+  json?: boolean;
+}
+
+/** Which kind each setting flag belongs to: a flag given for another kind is refused, never dropped. */
+const settingFlags = {
+  dockerHost: { flag: '--docker-host', kind: 'container' },
+  baseImage: { flag: '--base-image', kind: 'container' },
+  publishHost: { flag: '--publish-host', kind: 'container' },
+  redis: { flag: '--redis', kind: 'cluster' },
+  queuePrefix: { flag: '--queue-prefix', kind: 'cluster' },
+} as const;
+
+function settingsFor(options: CreateFlags): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const [key, { flag, kind }] of Object.entries(settingFlags)) {
+    const value = options[key as keyof typeof settingFlags];
+    if (value === undefined) continue;
+    if (options.type !== kind) {
+      throw new BerthError('BAD_INPUT', `${flag} applies to --type ${kind} only, not ${options.type}`);
+    }
+    settings[key] = value;
+  }
+  if (options.type === 'cluster' && options.redis === undefined) {
+    throw new BerthError(
+      'BAD_INPUT',
+      '--type cluster needs --redis redis://host:port[/db]: the Redis its queue lives on',
+    );
+  }
+  return settings;
+}
+
+function howToUse(record: TargetRecord): string {
+  if (record.kind === 'cluster') {
+    return `run batch jobs on it with compute: ${record.name} (or --target ${record.name}); workers join with berth worker --target ${record.name}`;
+  }
+  return `deploy to it with target: ${record.name}`;
+}
+
+/** A named target for listings: a password in a Redis address never leaves the workspace. */
+function redactedRecord(record: TargetRecord): TargetRecord {
+  return { ...record, config: redactSettings(record.config) };
+}
+
+function work(support: WorkSupport): string {
+  return support === 'no' ? '-' : support;
+}
+
 function describeRow(row: TargetRow): string {
   return [
-    `${row.kind}${row.implemented ? '' : '  (not implemented yet)'}`,
+    `${row.kind}${row.implemented ? '' : '  (planned: not built yet)'}`,
     `  used for:   ${row.usedFor}`,
     `  engine:     ${row.engine}`,
-    `  real-time:  ${row.realtime ? 'yes' : 'no'}${row.eventDriven ? ' (event-driven)' : ''}`,
-    `  batch:      ${row.batch ? 'yes' : 'no'}`,
+    `  real-time:  ${work(row.work.realtime)}${row.eventDriven ? ' (event-driven)' : ''}`,
+    `  batch:      ${work(row.work.batch)}`,
+    `  jobs:       ${work(row.work.jobs)}`,
     `  GPU:        ${row.gpu === 'host' ? "the host's" : row.gpu ? 'yes' : 'no'}`,
     `  autoscale:  ${row.autoscale ? 'yes' : 'no'}`,
     `  max model:  ${limit(row.maxModelBytes)}`,
@@ -48,11 +105,17 @@ function describeRow(row: TargetRow): string {
 }
 
 export function registerTargetCommands(program: Command, context: CliContext): void {
-  const target = program.command('target').description('the compute targets: capabilities and advice');
+  const target = program
+    .command('target')
+    .description(
+      'the compute targets: what each runs today (real-time, batch, jobs) and what is planned, advice, and named targets',
+    );
 
   target
     .command('list')
-    .description('the capabilities table (one row per target kind), then the targets this workspace names')
+    .description(
+      'the capabilities table (one row per kind: ready or planned per kind of work), then the targets this workspace names',
+    )
     .option('--json', 'print the table as JSON (named targets follow the kinds, with name and settings)')
     .action(async (options: { json?: boolean }) => {
       const rows = listTargets();
@@ -64,24 +127,28 @@ export function registerTargetCommands(program: Command, context: CliContext): v
             ...rows.find((row) => row.kind === record.kind),
             kind: record.kind,
             name: record.name,
-            settings: record.config,
+            settings: redactSettings(record.config),
           })),
         ]);
         return;
       }
       printTable(
         context.io,
-        ['KIND', 'USED FOR', 'REAL-TIME', 'BATCH', 'GPU', 'AUTOSCALE', 'MAX MODEL', 'STATUS'],
+        ['KIND', 'USED FOR', 'REAL-TIME', 'BATCH', 'JOBS', 'GPU', 'AUTOSCALE', 'MAX MODEL', 'STATUS'],
         rows.map((row) => [
           row.kind,
           row.usedFor,
-          row.realtime ? 'yes' : 'no',
-          row.batch ? 'yes' : 'no',
+          work(row.work.realtime),
+          work(row.work.batch),
+          work(row.work.jobs),
           row.gpu === 'host' ? 'host' : row.gpu ? 'yes' : 'no',
           row.autoscale ? 'yes' : 'no',
           limit(row.maxModelBytes),
-          row.implemented ? 'ready' : 'not implemented',
+          row.implemented ? 'ready' : 'planned',
         ]),
+      );
+      context.io.stdout.write(
+        '\nready: berth runs that work on the target today; planned: designed, not built yet (see README).\n',
       );
       if (named.length === 0) return;
       context.io.stdout.write('\nnamed targets (berth target create):\n');
@@ -91,7 +158,7 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         named.map((record) => [
           record.name,
           record.kind,
-          Object.entries(record.config)
+          Object.entries(redactSettings(record.config))
             .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
             .join(' '),
         ]),
@@ -100,9 +167,11 @@ export function registerTargetCommands(program: Command, context: CliContext): v
 
   target
     .command('create')
-    .description('name a target with its settings, for deployments to use (target: NAME)')
-    .argument('<name>', 'the name deployments use, e.g. dev-docker')
-    .requiredOption('--type <kind>', 'the target kind, e.g. container')
+    .description(
+      'name a target with its settings: deployments use it with target: NAME, batch jobs with compute: NAME',
+    )
+    .argument('<name>', 'the name deployments and batch files use, e.g. dev-docker or batch-cluster')
+    .requiredOption('--type <kind>', 'the target kind: container, cluster, …')
     .option(
       '--docker-host <url>',
       'container: the Docker Engine (unix:///var/run/docker.sock, tcp://host:2375); default $DOCKER_HOST',
@@ -112,48 +181,26 @@ export function registerTargetCommands(program: Command, context: CliContext): v
       'container: the image the scoring server runs on (default node:20-bookworm-slim)',
     )
     .option('--publish-host <ip>', 'container: the host interface ports are published on (default 127.0.0.1)')
+    .option(
+      '--redis <url>',
+      'cluster (required): the Redis its queue lives on, redis://[user:password@]host:port[/db]',
+    )
+    .option(
+      '--queue-prefix <prefix>',
+      'cluster: prefix of its Redis keys; its workers join with berth worker --target NAME (default berth)',
+    )
     .option('--json', 'print the recorded target as JSON')
-    .action(
-      async (
-        name: string,
-        options: {
-          type: string;
-          dockerHost?: string;
-          baseImage?: string;
-          publishHost?: string;
-          json?: boolean;
-        },
-      ) => {
-        if (
-          options.type !== 'container' &&
-          (options.dockerHost ?? options.baseImage ?? options.publishHost) !== undefined
-        ) {
-          throw new BerthError(
-            'BAD_INPUT',
-            '--docker-host, --base-image and --publish-host apply to --type container only',
-          );
-        }
-        const workspace = await context.openWorkspace();
-        try {
-          const record = await workspace.targets.create({
-            name,
-            kind: options.type,
-            settings: {
-              dockerHost: options.dockerHost,
-              baseImage: options.baseImage,
-              publishHost: options.publishHost,
-            },
-          });
-          if (options.json) printJson(context.io, record);
-          else
-            context.io.stdout.write(
-              `target ${record.name} (${record.kind}) created: deploy to it with target: ${record.name}\n`,
-            );
-        } finally {
-          await workspace.close();
-        }
-      },
-    );
+    .action(async (name: string, options: CreateFlags) => {
+      const settings = settingsFor(options);
+      const workspace = await context.openWorkspace();
+      try {
+        const record = await workspace.targets.create({ name, kind: options.type, settings });
+        if (options.json) printJson(context.io, redactedRecord(record));
+        else context.io.stdout.write(`target ${record.name} (${record.kind}) created: ${howToUse(record)}\n`);
+      } finally {
+        await workspace.close();
+      }
+    });
 
   target
     .command('delete')
@@ -182,7 +229,9 @@ export function registerTargetCommands(program: Command, context: CliContext): v
 
   target
     .command('recommend')
-    .description('which target fits a workload, and how to size it')
+    .description(
+      'which target that works today fits a workload (planned ones listed as such), and how to size it',
+    )
     .option('--realtime', 'real-time requests (default)')
     .option('--batch', 'batch inference over a data set')
     .option('--gpu', 'the model needs a GPU')
@@ -213,7 +262,7 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         const advice = recommend({
           mode: options.batch ? 'batch' : 'realtime',
           gpu: options.gpu === true,
-          modelBytes: options.modelSize ?? 0,
+          modelBytes: options.modelSize,
           memoryBytes: options.memory,
           requestsPerSecond: options.rps,
           offline: options.offline === true,
@@ -226,6 +275,8 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         const lines = [`recommended: ${advice.target}`, `  ${advice.reason}`];
         if (advice.alternatives.length > 0)
           lines.push('alternatives:', ...advice.alternatives.map((a) => `  ${a.target}: ${a.reason}`));
+        if (advice.planned.length > 0)
+          lines.push('planned (not built yet):', ...advice.planned.map((p) => `  ${p.target}: ${p.reason}`));
         if (advice.ruledOut.length > 0)
           lines.push('ruled out:', ...advice.ruledOut.map((r) => `  ${r.reason}`));
         lines.push('sizing:', ...advice.sizing.advice.map((line) => `  - ${line}`));

@@ -1,9 +1,17 @@
 /**
- * Which spec fields a target kind honours. A field set in the YAML that the chosen target ignores
- * is reported as a warning naming the field and the reason: an Azure file keeps working, and the
- * user learns what berth does not do with it. (Resource limits are checked against the target's
- * capabilities by the targets layer's validateForTarget, once the model's size is known.) The kinds are the target kinds' names (core cannot
- * import the targets layer); the targets' capabilities table is the source of these facts.
+ * What each target does with each setting of a deployment, so that none is dropped silently. Every
+ * field of the deployment spec is one of: metadata the control plane keeps; a field resolved into
+ * the `ResolvedDeployment` a target runs (`resolvedFrom`); or a field with a rule naming the target
+ * kinds that honour it (`deploymentFieldRules`). Every field of the resolved deployment says, per
+ * target kind, whether the target reads it, ignores it (with the warning's reason), or leaves it
+ * to the deploy-time check against the capabilities table (targets/validate.ts: resource limits,
+ * GPUs). test/specs/applicability.test.ts walks the spec schema and a resolved deployment and fails
+ * on a field this file does not place, for every kind whose real-time serving is ready.
+ *
+ * A field set in the YAML that the chosen target ignores is reported as a warning naming the field,
+ * its line and the reason: an Azure file keeps working, and the user learns what berth does not do
+ * with it. The kinds are the target kinds' names (core cannot import the targets layer); the
+ * targets' capabilities table is the source of these facts.
  */
 import type { SpecIssue, SpecPath } from '../yaml.js';
 import { formatSpecPath } from '../yaml.js';
@@ -11,7 +19,8 @@ import { formatSpecPath } from '../yaml.js';
 interface FieldRule {
   /** Target kinds that honour the field. */
   honouredBy: readonly string[];
-  why: string;
+  /** Why it is ignored: one reason, or one per kind (`*` for the others). */
+  why: string | Readonly<Record<string, string>>;
 }
 
 const everywhere: readonly string[] = [];
@@ -26,8 +35,21 @@ export const deploymentFieldRules: Record<string, FieldRule> = {
     why: 'the target does not autoscale: instance_count replicas are kept',
   },
   environment: {
-    honouredBy: ['container', 'kubernetes'],
-    why: "replicas run berth's scoring server on this machine's Node.js, not in an image",
+    honouredBy: ['kubernetes'],
+    why: {
+      container:
+        "the image is built from the target's base image (berth target create --base-image, default node:20-bookworm-slim) with berth's scoring server: an Azure environment's image and conda file are not used",
+      '*': "replicas run berth's scoring server on this machine's Node.js, not in an image",
+    },
+  },
+  'request_settings.max_queue_wait_ms': {
+    honouredBy: everywhere,
+    // The replica's deadline starts when the request arrives, before it waits for a slot.
+    why: 'a queued request waits at most request_timeout_ms, which counts the time in the queue (Azure deprecated max_queue_wait_ms for the same reason)',
+  },
+  'liveness_probe.success_threshold': {
+    honouredBy: everywhere,
+    why: 'one successful liveness probe counts as alive (as in Kubernetes, where it must be 1)',
   },
   app_insights_enabled: {
     honouredBy: everywhere,
@@ -62,6 +84,105 @@ export const endpointFieldRules: Record<string, FieldRule> = {
   kind: { honouredBy: everywhere, why: 'kept by Azure only' },
 };
 
+/** Spec fields that describe the deployment rather than run it: the control plane keeps them. */
+export const deploymentMetadataFields: Readonly<Record<string, string>> = {
+  $schema: 'names the schema for editors',
+  name: 'the deployment name',
+  endpoint_name: 'the endpoint it sits behind',
+  description: 'kept and shown',
+  tags: 'kept and shown',
+  // `type: kubernetes` is checked against the target's kind by deploymentFieldWarnings.
+  type: "Azure's deployment kind, compared with the target's",
+};
+
+/** Spec field → the resolved deployment's fields it becomes (settings.ts, sdk/resolve-deployment.ts). */
+export const resolvedFrom: Readonly<Record<string, readonly string[]>> = {
+  model: ['model'],
+  code_configuration: ['scoringScript', 'codeDir'],
+  environment_variables: ['environmentVariables'],
+  instance_count: ['instanceCount'],
+  'request_settings.request_timeout_ms': ['requestSettings.requestTimeoutMs'],
+  'request_settings.max_concurrent_requests_per_instance': [
+    'requestSettings.maxConcurrentRequestsPerInstance',
+  ],
+  'liveness_probe.initial_delay': ['livenessProbe.initialDelayMs'],
+  'liveness_probe.period': ['livenessProbe.periodMs'],
+  'liveness_probe.timeout': ['livenessProbe.timeoutMs'],
+  'liveness_probe.failure_threshold': ['livenessProbe.failureThreshold'],
+  readiness_probe: ['readinessProbe'],
+  'resources.requests': ['resources'],
+  'resources.limits': ['resources'],
+  'data_collector.collections': ['dataCollection.enabled'],
+  'data_collector.sampling_rate': ['dataCollection.samplingRate'],
+  target: ['target'],
+  batching: ['batching'],
+};
+
+/** What a target does with one field of the resolved deployment. */
+export type FieldUse =
+  | { use: 'read'; by: string }
+  | { use: 'ignored'; why: string }
+  /** targets/validate.ts compares it with the target's row of the capabilities table: refuses or warns. */
+  | { use: 'checked'; by: string };
+
+const read = (by: string): FieldUse => ({ use: 'read', by });
+
+/**
+ * Resolved field (or subtree) → use per target kind; `*` is every kind not named. Only kinds whose
+ * real-time serving works are placed (a planned kind refuses every deployment); a new real-time
+ * target adds its column where its use differs.
+ */
+export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, FieldUse>>>> = {
+  endpointName: { '*': read('names the replicas, their logs and the handle') },
+  deploymentName: { '*': read('names the replicas, their logs and the handle') },
+  target: { '*': read('picks the target') },
+  model: { '*': read('the model files the scoring server loads, verified by sha256') },
+  scoringScript: { '*': read('the entry script the scoring server runs') },
+  codeDir: { '*': read('the code folder (the working folder; copied into the image on container)') },
+  instanceCount: { '*': read('replicas started and kept; the gateway admission bound') },
+  'requestSettings.requestTimeoutMs': { '*': read("the gateway's timeout and the replica's deadline") },
+  'requestSettings.maxConcurrentRequestsPerInstance': {
+    '*': read("the replica's concurrency and queue; the gateway admission bound"),
+  },
+  'requestSettings.maxQueueWaitMs': {
+    '*': { use: 'ignored', why: deploymentFieldRules['request_settings.max_queue_wait_ms']!.why as string },
+  },
+  livenessProbe: {
+    '*': read("the replica supervisor's liveness probe (and the engine's health check on container)"),
+  },
+  'livenessProbe.successThreshold': {
+    '*': { use: 'ignored', why: deploymentFieldRules['liveness_probe.success_threshold']!.why as string },
+  },
+  readinessProbe: { '*': read("the replica supervisor's readiness probe: it gates routing") },
+  environmentVariables: { '*': read("the replica process's environment") },
+  batching: { '*': read("the scoring server's dynamic batcher") },
+  'resources.cpu': {
+    local: read('scoring worker threads per replica (not a limit: validate.ts warns)'),
+    container: read('the container CPU limit (NanoCpus) and scoring worker threads'),
+  },
+  'resources.memoryBytes': {
+    local: { use: 'checked', by: 'validate.ts warns that local does not enforce it' },
+    container: read('the container memory limit, checked against the 48 GB row'),
+  },
+  'resources.gpu': {
+    local: read("the CUDA execution provider on the host's GPU (validate.ts says so)"),
+    container: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only container row' },
+  },
+  'dataCollection.enabled': { '*': read("the scoring server's data collector") },
+  'dataCollection.samplingRate': { '*': read("the scoring server's data collector") },
+};
+
+/** The use of resolved field `path` on `kind`: the most specific entry (the field or a parent), the kind's or `*`. */
+export function resolvedUse(path: string, kind: string): FieldUse | undefined {
+  const parts = path.split('.');
+  for (let length = parts.length; length > 0; length -= 1) {
+    const entry = resolvedFieldUse[parts.slice(0, length).join('.')];
+    const use = entry?.[kind] ?? entry?.['*'];
+    if (use !== undefined) return use;
+  }
+  return undefined;
+}
+
 function has(value: unknown, path: readonly string[]): boolean {
   let node: unknown = value;
   for (const part of path) {
@@ -71,6 +192,20 @@ function has(value: unknown, path: readonly string[]): boolean {
   return node !== undefined;
 }
 
+function reason(rule: FieldRule, kind: string): string {
+  return typeof rule.why === 'string' ? rule.why : (rule.why[kind] ?? rule.why['*'] ?? '');
+}
+
+/** The target a deployment goes to: its name, and its kind (a named target's kind, or the name itself). */
+export interface TargetRef {
+  name: string;
+  kind: string;
+}
+
+function describeTarget(target: TargetRef): string {
+  return target.name === target.kind ? `"${target.name}"` : `"${target.name}" (${target.kind})`;
+}
+
 /** Warnings for every field of `spec` set in the file that target kind `kind` does not honour. */
 export function inapplicableFieldWarnings(
   rules: Record<string, FieldRule>,
@@ -78,6 +213,7 @@ export function inapplicableFieldWarnings(
   kind: string,
   file: string,
   lineOf: (path: SpecPath) => number | undefined,
+  target: TargetRef = { name: kind, kind },
 ): SpecIssue[] {
   const warnings: SpecIssue[] = [];
   for (const [field, rule] of Object.entries(rules)) {
@@ -87,7 +223,49 @@ export function inapplicableFieldWarnings(
       file,
       line: lineOf(path),
       path: formatSpecPath(path),
-      message: `ignored on target "${kind}": ${rule.why}`,
+      message: `ignored on target ${describeTarget(target)}: ${reason(rule, kind)}`,
+    });
+  }
+  return warnings;
+}
+
+/**
+ * Every warning about a deployment's fields on `target`: fields the target ignores (by rule, or
+ * because the resolved field they become is ignored there), and a Kubernetes deployment file sent
+ * to a target that is not Kubernetes, named with what differs.
+ */
+export function deploymentFieldWarnings(
+  spec: Record<string, unknown>,
+  target: TargetRef,
+  file: string,
+  lineOf: (path: SpecPath) => number | undefined,
+): SpecIssue[] {
+  const warnings = inapplicableFieldWarnings(deploymentFieldRules, spec, target.kind, file, lineOf, target);
+  const ruled = new Set(warnings.map((warning) => warning.path));
+  for (const [field, into] of Object.entries(resolvedFrom)) {
+    const path = field.split('.');
+    if (!has(spec, path) || ruled.has(field)) continue;
+    for (const resolved of into) {
+      const use = resolvedUse(resolved, target.kind);
+      if (use?.use !== 'ignored') continue;
+      warnings.push({
+        file,
+        line: lineOf(path),
+        path: field,
+        message: `ignored on target ${describeTarget(target)}: ${use.why}`,
+      });
+      break;
+    }
+  }
+  if (spec.type === 'kubernetes' && target.kind !== 'kubernetes') {
+    warnings.push({
+      file,
+      line: lineOf(['type']),
+      path: 'type',
+      message:
+        `the file is a Kubernetes online deployment, but target ${describeTarget(target)} is not Kubernetes: ` +
+        `it runs as ${target.kind} replicas, with no Kubernetes Deployment, Service or autoscaler. ` +
+        'To deploy to Kubernetes, name a kubernetes target (target: NAME, from berth target create NAME --type kubernetes)',
     });
   }
   return warnings;

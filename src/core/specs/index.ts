@@ -15,10 +15,13 @@ export {
   deploymentTargetWarnings,
   parseDeploymentYaml,
   parseEndpointYaml,
+  readDeploymentYaml,
   resolveAuthMode,
   type NameOverrides,
   type ParsedSpec,
+  type ReadDeploymentSpec,
 } from './parse.js';
+export type { FieldUse, TargetRef } from './applicability.js';
 export {
   batchingDefaults,
   probeDefaults,

@@ -6,7 +6,12 @@
 import { parse as parseYamlScalar } from 'yaml';
 import { BerthError } from '../errors.js';
 import { formatSpecPath, parseYamlFile, specError, type SpecIssue } from '../yaml.js';
-import { deploymentFieldRules, endpointFieldRules, inapplicableFieldWarnings } from './applicability.js';
+import {
+  deploymentFieldWarnings,
+  endpointFieldRules,
+  inapplicableFieldWarnings,
+  type TargetRef,
+} from './applicability.js';
 import { deploymentSpecSchema, type DeploymentSpec } from './deployment.js';
 import { endpointSpecSchema, type AuthMode, type EndpointSpec } from './endpoint.js';
 
@@ -63,12 +68,20 @@ export function resolveAuthMode(spec: EndpointSpec, target: string): AuthMode {
   return 'none';
 }
 
-/** A deployment spec with names settled (`--name`, `--endpoint-name` win) and its warnings. */
-export function parseDeploymentYaml(
+/** A deployment file read: names settled, the file's own warnings (unknown fields), and its lines. */
+export interface ReadDeploymentSpec {
+  spec: DeploymentSpec;
+  /** Warnings about the file alone; deploymentTargetWarnings adds those that depend on the target. */
+  fileWarnings: SpecIssue[];
+  lineOf: (path: readonly (string | number)[]) => number | undefined;
+}
+
+/** Reads a deployment file with names settled (`--name`, `--endpoint-name` win), before its target is known. */
+export function readDeploymentYaml(
   text: string,
   file: string,
   overrides: NameOverrides = {},
-): ParsedSpec<DeploymentSpec> {
+): ReadDeploymentSpec {
   const parsed = parseYamlFile(text, file, deploymentSpecSchema);
   const spec: DeploymentSpec = {
     ...parsed.value,
@@ -77,18 +90,31 @@ export function parseDeploymentYaml(
   };
   if (spec.name === undefined) throw missing(file, 'name', '--name');
   if (spec.endpoint_name === undefined) throw missing(file, 'endpoint_name', '--endpoint-name');
-  const warnings = [...parsed.warnings, ...deploymentTargetWarnings(spec, file, parsed.lineOf)];
-  return { spec, warnings };
+  return { spec, fileWarnings: parsed.warnings, lineOf: parsed.lineOf };
 }
 
-/** Warnings for the fields of a deployment its target ignores. */
+/** A deployment spec with names settled and its warnings, for the target the spec itself names (default local). */
+export function parseDeploymentYaml(
+  text: string,
+  file: string,
+  overrides: NameOverrides = {},
+): ParsedSpec<DeploymentSpec> {
+  const read = readDeploymentYaml(text, file, overrides);
+  const warnings = [...read.fileWarnings, ...deploymentTargetWarnings(read.spec, file, read.lineOf)];
+  return { spec: read.spec, warnings };
+}
+
+/**
+ * Warnings for the fields of a deployment its target ignores. `target`: where it goes (a named
+ * target's name and kind); default: the spec's own `target`, taken as a kind, else local.
+ */
 export function deploymentTargetWarnings(
   spec: DeploymentSpec,
   file: string,
   lineOf: (path: readonly (string | number)[]) => number | undefined = () => undefined,
+  target: TargetRef = { name: spec.target ?? defaultTargetName, kind: spec.target ?? defaultTargetName },
 ): SpecIssue[] {
-  const target = spec.target ?? defaultTargetName;
-  const warnings = inapplicableFieldWarnings(deploymentFieldRules, spec, target, file, lineOf);
+  const warnings = deploymentFieldWarnings(spec, target, file, lineOf);
   if (typeof spec.model === 'string' || spec.model.version === undefined) return warnings;
   warnings.push({
     file,

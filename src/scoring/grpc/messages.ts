@@ -77,3 +77,41 @@ export interface ModelRequest {
   name: string;
   version: string;
 }
+
+/** A stream's answer to one request: the response, or an error message and the request's ids. */
+export interface ModelStreamInferResponse {
+  error_message: string;
+  infer_response: ModelInferResponse | FailedInferResponse;
+}
+
+/** What a failed stream request's answer carries: enough to match it, and the catalogue code. */
+export interface FailedInferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters: Record<string, { string_param: string }>;
+}
+
+export interface RepositoryParameter {
+  bool_param?: boolean;
+  int64_param?: Int64;
+  string_param?: string;
+  bytes_param?: Buffer;
+  parameter_choice?: string;
+}
+
+export interface RepositoryIndexRequest {
+  repository_name: string;
+  ready: boolean;
+}
+
+export interface RepositoryIndexResponse {
+  models: { name: string; version: string; state: string; reason: string }[];
+}
+
+/** RepositoryModelLoadRequest and RepositoryModelUnloadRequest have the same fields. */
+export interface RepositoryModelRequest {
+  repository_name: string;
+  model_name: string;
+  parameters: Record<string, RepositoryParameter>;
+}

@@ -1,6 +1,7 @@
 /**
- * Loads berth's copy of the Open Inference Protocol v2 gRPC definition (`proto/grpc_service.proto`,
- * shipped in the package) into a grpc-js service definition.
+ * Loads berth's copy of the Open Inference Protocol v2 gRPC definition (`proto/grpc_service.proto`
+ * and the `proto/model_config.proto` it imports, shipped in the package) into a grpc-js service
+ * definition.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
+import { tolerateMalformed } from './malformed.js';
 
 export const PROTO_FILE = join('proto', 'grpc_service.proto');
 export const SERVICE_NAME = 'inference.GRPCInferenceService';
@@ -47,13 +49,14 @@ export function protoPath(): string {
   return join(findPackageRoot(), PROTO_FILE);
 }
 
+/** The service as the server adds it: a malformed request reaches its handler as a MalformedMessage. */
 export function loadInferenceService(): ServiceDefinition {
-  const definition = loadSync(protoPath(), protoLoaderOptions);
+  const definition = loadSync(protoPath(), { ...protoLoaderOptions, includeDirs: [dirname(protoPath())] });
   const service = definition[SERVICE_NAME];
   if (service === undefined || !('ModelInfer' in service)) {
     throw new BerthError('INTERNAL', `${protoPath()} does not define ${SERVICE_NAME}`);
   }
-  return service;
+  return tolerateMalformed(service);
 }
 
 /** The version in the package's own package.json, reported by ServerMetadata. */

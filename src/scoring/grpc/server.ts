@@ -5,7 +5,9 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { BerthError } from '../../core/errors.js';
 import type { Auth } from '../auth.js';
-import type { Admission, InferenceEngine } from '../engine.js';
+import type { DataCollector } from '../data-collector.js';
+import type { Admission, InferenceEngine, ModelRepository } from '../engine.js';
+import type { ScoringMetrics } from '../metrics.js';
 import { createKeyCheck } from './auth.js';
 import { loadInferenceService, packageVersion } from './proto.js';
 import { createInferenceService } from './service.js';
@@ -28,6 +30,14 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number;
   /** How long close() lets in-flight calls finish before cutting them. Default 10 000 ms. */
   shutdownGraceMs?: number;
+  /** The server's data collector, shared with the HTTP front end. Default: no collection. */
+  collector?: DataCollector;
+  /** The server's metrics, shared with the HTTP front end. Default: none recorded. */
+  metrics?: ScoringMetrics;
+  /** Backs the repository RPCs; without one they refuse, as the HTTP routes do. */
+  repository?: ModelRepository;
+  /** Dynamic batching as the engine runs it, for ModelConfig. Default: not batching. */
+  batching?: { enabled: boolean; maxQueueDelayMs: number };
 }
 
 export interface GrpcServerHandle {
@@ -58,6 +68,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       checkKey: createKeyCheck(options.auth),
       requestTimeoutMs: options.requestTimeoutMs,
       serverVersion: packageVersion(),
+      collector: options.collector,
+      metrics: options.metrics,
+      repository: options.repository,
+      batching: options.batching?.enabled === true ? options.batching : undefined,
     }),
   );
   const port = await bind(server, options.host, options.port);

@@ -1,146 +1,128 @@
 /**
- * The six RPCs of the inference service, written against the engine contract. Liveness and
- * readiness answer without a key (orchestrator probes carry none); every other call needs one
- * when keys are configured. Every ModelInfer passes through admission before it reaches the engine.
+ * The inference service's RPCs, written against the engine contract: the six core ones, streaming
+ * inference, model configuration, statistics and the model repository. Liveness and readiness
+ * answer without a key (orchestrator probes carry none); every other call needs one when keys are
+ * configured. A request whose bytes did not decode (a MalformedMessage) is refused with
+ * INVALID_ARGUMENT once the key has been checked.
  */
-import type { handleUnaryCall, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { BerthError } from '../../core/errors.js';
-import type { TensorSpec } from '../../core/tensor.js';
-import { untilAborted } from '../cancel.js';
-import type { Admission, InferenceEngine, LoadedModel } from '../engine.js';
-import { checkInputs, checkOutputNames } from '../protocols/signature-check.js';
+import type {
+  handleBidiStreamingCall,
+  handleUnaryCall,
+  Metadata,
+  ServerUnaryCall,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { ModelRepository } from '../engine.js';
+import { SERVER_EXTENSIONS } from '../protocols/v2-metadata.js';
 import type { KeyCheck } from './auth.js';
 import { createCallSignal } from './deadline.js';
-import { decodeInputs } from './decode.js';
-import { encodeResponse } from './encode.js';
+import { configOf, metadataOf, statisticsOf } from './documents.js';
+import { countFailure, runInference, type InferenceContext } from './infer.js';
+import { MalformedMessage } from './malformed.js';
 import type {
   ModelInferRequest,
   ModelInferResponse,
-  ModelMetadataResponse,
   ModelRequest,
-  TensorMetadata,
+  ModelStreamInferResponse,
+  RepositoryIndexRequest,
+  RepositoryModelRequest,
 } from './messages.js';
+import { findModel } from './models.js';
+import { repositoryIndex, repositoryLoad, repositoryUnload } from './repository.js';
+import { serveInferStream } from './stream.js';
 import { toServiceError } from './status.js';
 
-export interface ServiceContext {
-  engine: InferenceEngine;
-  admission: Admission;
+export interface ServiceContext extends InferenceContext {
   checkKey: KeyCheck;
-  requestTimeoutMs: number;
   serverVersion: string;
+  repository: ModelRepository | undefined;
+  /** Dynamic batching as the engine runs it, reported by ModelConfig; undefined when off. */
+  batching: { maxQueueDelayMs: number } | undefined;
 }
-
-/** Names the engine's model platform the way Triton does, so clients that switch on it work. */
-const ONNX_PLATFORM = 'onnxruntime_onnx';
-const SCRIPT_PLATFORM = 'berth_script';
 
 export function createInferenceService(context: ServiceContext): UntypedServiceImplementation {
   const { engine, checkKey } = context;
+  const open = <Request, Response>(handler: Handler<Request, Response>) => unary(handler, undefined);
+  const keyed = <Request, Response>(handler: Handler<Request, Response>) => unary(handler, checkKey);
+  const streamInfer: handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> = (call) =>
+    serveInferStream(context, checkKey, call);
   return {
-    ServerLive: unary(async () => ({ live: true })),
-    ServerReady: unary(async () => ({ ready: engine.isReady() })),
-    ModelReady: unary<ModelRequest, { ready: boolean }>(async (call) => {
-      checkKey(call.metadata);
-      const model = findModel(engine.models(), call.request.name, call.request.version);
-      return { ready: model?.ready ?? false };
-    }),
-    ServerMetadata: unary(async (call) => {
-      checkKey(call.metadata);
-      return { name: 'berth', version: context.serverVersion, extensions: [] };
-    }),
-    ModelMetadata: unary<ModelRequest, ModelMetadataResponse>(async (call) => {
-      checkKey(call.metadata);
-      return modelMetadata(engine.models(), call.request);
-    }),
-    ModelInfer: unary<ModelInferRequest, ModelInferResponse>(async (call) => modelInfer(context, call)),
+    ServerLive: open(async () => ({ live: true })),
+    ServerReady: open(async () => ({ ready: engine.isReady() })),
+    ModelReady: keyed<ModelRequest, { ready: boolean }>(async (request) => ({
+      ready: findModel(engine.models(), request.name, request.version)?.ready ?? false,
+    })),
+    ServerMetadata: keyed(async () => ({
+      name: 'berth',
+      version: context.serverVersion,
+      extensions: SERVER_EXTENSIONS,
+    })),
+    ModelMetadata: keyed<ModelRequest, object>(async (request) => metadataOf(context, request)),
+    ModelInfer: unaryInfer(context),
+    ModelStreamInfer: streamInfer,
+    ModelConfig: keyed<ModelRequest, object>(async (request) => configOf(context, request)),
+    ModelStatistics: keyed<ModelRequest, object>(async (request) => statisticsOf(context, request)),
+    RepositoryIndex: keyed<RepositoryIndexRequest, object>((request) => repositoryIndex(context, request)),
+    RepositoryModelLoad: keyed<RepositoryModelRequest, object>((request) => repositoryLoad(context, request)),
+    RepositoryModelUnload: keyed<RepositoryModelRequest, object>((request) =>
+      repositoryUnload(context, request),
+    ),
   };
 }
 
+type Handler<Request, Response> = (request: Request, metadata: Metadata) => Promise<Response>;
+
 function unary<Request, Response>(
-  handler: (call: ServerUnaryCall<Request, Response>) => Promise<Response>,
-): handleUnaryCall<Request, Response> {
+  handler: Handler<Request, Response>,
+  checkKey: KeyCheck | undefined,
+): handleUnaryCall<Request | MalformedMessage, Response> {
   return (call, callback) => {
-    handler(call).then(
+    let answer: Promise<Response>;
+    try {
+      checkKey?.(call.metadata);
+      const request = call.request;
+      if (request instanceof MalformedMessage) throw request.error;
+      answer = handler(request, call.metadata);
+    } catch (error) {
+      callback(toServiceError(error));
+      return;
+    }
+    answer.then(
       (response) => callback(null, response),
       (error: unknown) => callback(toServiceError(error)),
     );
   };
 }
 
-async function modelInfer(
+/** ModelInfer: one inference under the call's deadline, which is cleared once it has settled. */
+function unaryInfer(
   context: ServiceContext,
-  call: ServerUnaryCall<ModelInferRequest, ModelInferResponse>,
-): Promise<ModelInferResponse> {
-  context.checkKey(call.metadata);
-  const request = call.request;
-  if (request.model_name === '') throw new BerthError('BAD_INPUT', 'model_name is required');
-  // Decoding and checking first refuse malformed requests before they take an admission slot,
-  // with the same messages the HTTP front end gives.
-  const inputs = decodeInputs(request);
-  const outputs = request.outputs.length > 0 ? request.outputs.map((output) => output.name) : undefined;
-  const model = requireModel(context.engine.models(), request.model_name, request.model_version);
-  checkInputs(model.signature, inputs);
-  if (outputs !== undefined) checkOutputNames(model.signature, outputs);
-  const { signal, dispose } = createCallSignal(call, context.requestTimeoutMs);
-  try {
-    const release = await context.admission.acquire(signal);
-    // The slot is held until the engine settles, even when the caller has stopped waiting: the
-    // work is still running, and admission's count must say so.
-    const inference = context.engine
-      .infer({
-        model: request.model_name,
-        version: request.model_version || undefined,
-        inputs,
-        outputs,
-        signal,
-      })
-      .finally(release);
-    const response = await untilAborted(inference, signal);
-    return encodeResponse(response, request.id, outputs);
-  } finally {
-    dispose();
-  }
-}
-
-/** The named version, or with none named the newest loaded one (numeric versions compare as numbers). */
-export function findModel(models: LoadedModel[], name: string, version: string): LoadedModel | undefined {
-  const candidates = models.filter(
-    (model) => model.name === name && (version === '' || model.version === version),
-  );
-  return candidates.sort((a, b) => compareVersions(b.version, a.version))[0];
-}
-
-function compareVersions(a: string, b: string): number {
-  const numeric = /^\d+$/;
-  if (numeric.test(a) && numeric.test(b)) return Number(a) - Number(b);
-  return a.localeCompare(b);
-}
-
-function requireModel(models: LoadedModel[], name: string, version: string): LoadedModel {
-  const model = findModel(models, name, version);
-  if (model === undefined) {
-    const which = version === '' ? `"${name}"` : `"${name}" version "${version}"`;
-    throw new BerthError('NOT_FOUND', `model ${which} is not loaded`);
-  }
-  return model;
-}
-
-function modelMetadata(models: LoadedModel[], request: ModelRequest): ModelMetadataResponse {
-  const model = requireModel(models, request.name, request.version);
-  const versions = models.filter((other) => other.name === model.name).map((other) => other.version);
-  return {
-    name: model.name,
-    versions: versions.sort(compareVersions),
-    platform: model.signature === null ? SCRIPT_PLATFORM : ONNX_PLATFORM,
-    inputs: (model.signature?.inputs ?? []).map(tensorMetadata),
-    outputs: (model.signature?.outputs ?? []).map(tensorMetadata),
-  };
-}
-
-function tensorMetadata(spec: TensorSpec): TensorMetadata {
-  return {
-    name: spec.name,
-    datatype: spec.datatype,
-    shape: spec.shape.map((size) => (typeof size === 'number' ? size : -1)),
+): handleUnaryCall<ModelInferRequest | MalformedMessage, ModelInferResponse> {
+  return (call: ServerUnaryCall<ModelInferRequest | MalformedMessage, ModelInferResponse>, callback) => {
+    let answer: Promise<ModelInferResponse>;
+    let dispose: (() => void) | undefined;
+    try {
+      context.checkKey(call.metadata);
+      const request = call.request;
+      if (request instanceof MalformedMessage) throw request.error;
+      const callSignal = createCallSignal(call, context.requestTimeoutMs);
+      dispose = callSignal.dispose;
+      answer = runInference(context, request, call.metadata, callSignal.signal);
+    } catch (error) {
+      dispose?.();
+      callback(toServiceError(error));
+      return;
+    }
+    answer.then(
+      (response) => {
+        dispose?.();
+        callback(null, response);
+      },
+      (error: unknown) => {
+        dispose?.();
+        countFailure(context.metrics, error);
+        callback(toServiceError(error));
+      },
+    );
   };
 }

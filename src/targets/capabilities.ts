@@ -26,7 +26,7 @@ function row(input: RowInput): Readonly<TargetCapabilities> {
 
 export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapabilities>>> = {
   local: row({
-    work: { realtime: 'ready', batch: 'ready', jobs: 'planned' },
+    work: { realtime: 'ready', batch: 'ready', jobs: 'ready' },
     eventDriven: false,
     gpu: 'host',
     autoscale: false,

@@ -129,7 +129,11 @@ describe('command job spec', () => {
           target: 'azureml:local',
           timeoutSeconds: 30,
         });
-        assert.deepEqual(definition.inputs.data, { kind: 'path', type: 'uri_file', path: join(dir, 'rows.csv') });
+        assert.deepEqual(definition.inputs.data, {
+          kind: 'path',
+          type: 'uri_file',
+          path: join(dir, 'rows.csv'),
+        });
         assert.deepEqual(definition.inputs.epochs, { kind: 'value', value: '5' });
         assert.equal(definition.codeDir, dir);
         assert.equal(definition.compute, 'azureml:local');

@@ -70,6 +70,8 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
   const worldSize = definition.instanceCount;
   const masterPort = await freePort();
   const children: ChildProcess[] = [];
+  // Listened for at once: a command that ends while the status is written must not be missed.
+  const exits: Promise<number>[] = [];
   for (let rank = 0; rank < worldSize; rank += 1) {
     const log = openSync(folder.logFile(rank), 'a');
     try {
@@ -88,14 +90,14 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
         PYTHONUNBUFFERED: '1',
         ...options.env,
       };
-      children.push(
-        spawn('/bin/sh', ['-c', command], {
-          cwd: folder.workDir,
-          detached: true,
-          stdio: ['ignore', log, log],
-          env: { ...process.env, ...definition.environmentVariables, ...rankEnv },
-        }),
-      );
+      const child = spawn('/bin/sh', ['-c', command], {
+        cwd: folder.workDir,
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...definition.environmentVariables, ...rankEnv },
+      });
+      children.push(child);
+      exits.push(exitOf(child));
     } finally {
       closeSync(log);
     }
@@ -130,8 +132,8 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
 
   let firstFailure: { rank: number; code: number } | undefined;
   const codes = await Promise.all(
-    children.map(async (child, rank) => {
-      const code = await exitOf(child);
+    exits.map(async (exit, rank) => {
+      const code = await exit;
       if (code !== 0 && firstFailure === undefined) {
         firstFailure = { rank, code };
         if (worldSize > 1) end('Failed', `rank ${rank} exited with code ${code}; the other ranks were ended`);

@@ -9,7 +9,11 @@ function seconds(from: string | undefined, to: string | undefined): string {
 }
 
 function formatValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4).replace(/\.?0+$/, '');
+  if (Number.isInteger(value)) return String(value);
+  const magnitude = Math.abs(value);
+  if (magnitude < 1e-4 || magnitude >= 1e6) return value.toExponential(3);
+  const text = value.toPrecision(4);
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
 }
 
 export function describeJob(job: JobView, metrics: RunMetrics): string {

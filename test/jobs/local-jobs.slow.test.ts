@@ -4,6 +4,8 @@
  * a cancel that must take the whole process tree with it.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { describe, it } from 'node:test';
 import { isAlive } from '../../src/jobs/local/process-group.js';
 import type { JobView } from '../../src/sdk/jobs.js';
 import { Workspace } from '../../src/sdk/workspace.js';
-import { repoRoot, runBerth, withTempDir } from '../helpers/cli.js';
+import { berthBin, repoRoot, runBerth, withTempDir } from '../helpers/cli.js';
 
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -160,6 +162,40 @@ describe('local jobs', () => {
         (await berth(workspace, dir, 'job', 'logs', id, '--rank', '1')).stdout,
         `rank 1 of 2 job ${id}\n`,
       );
+    });
+  });
+
+  it('logs --follow prints what the job writes until it ends', async () => {
+    await withWorkspace(async (dir, workspace) => {
+      const trigger = join(dir, 'go');
+      const created = await berth(
+        workspace,
+        dir,
+        'job',
+        'create',
+        '--command',
+        `echo start; while [ ! -e ${trigger} ]; do sleep 0.05; done; echo end`,
+      );
+      const id = createdId(created.stdout);
+      // The follower must have printed the first line before the job can end: only following gets the rest.
+      const follower = spawn(process.execPath, [berthBin, 'job', 'logs', id, '--follow'], {
+        env: { ...process.env, BERTH_WORKSPACE: workspace },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      const started = new Promise<void>((resolve) =>
+        follower.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          stdout += chunk;
+          if (stdout.includes('start')) resolve();
+        }),
+      );
+      const closed = once(follower, 'close') as Promise<[number | null]>;
+      await started;
+      await writeFile(trigger, '');
+      const [code] = await closed;
+      const followed = { code, stdout };
+      assert.equal(followed.code, 0);
+      assert.equal(followed.stdout, 'start\nend\n');
     });
   });
 

@@ -3,6 +3,7 @@
  * reported Failed (and recorded so), `cancel` signals the runner and waits for Canceled, `wait`
  * waits for an end. Waits poll the status file: the runner is another process.
  */
+import { writeFile } from 'node:fs/promises';
 import { BerthError } from '../core/errors.js';
 import { endGroups, isAlive } from './local/process-group.js';
 import { terminalStates, type RunStatus } from './records.js';
@@ -48,7 +49,12 @@ export async function waitForEnd(folder: RunFolder, signal?: AbortSignal): Promi
  * Cancels a run: SIGTERM to its runner, which ends the process tree and records Canceled.
  * CONFLICT when the run has already ended.
  */
-export async function cancelRun(folder: RunFolder, timeoutMs = 60_000): Promise<RunStatus> {
+export async function cancelRun(
+  folder: RunFolder,
+  targetKind: string,
+  timeoutMs = 60_000,
+): Promise<RunStatus> {
+  if (targetKind === 'cluster') return cancelClusterRun(folder, timeoutMs);
   const startDeadline = Date.now() + startGraceMs;
   let status = await currentStatus(folder);
   while (!isTerminal(status) && status.runnerPid === undefined && Date.now() < startDeadline) {
@@ -70,6 +76,34 @@ export async function cancelRun(folder: RunFolder, timeoutMs = 60_000): Promise<
   }
   while (Date.now() < deadline) {
     status = await currentStatus(folder);
+    if (isTerminal(status)) return status;
+    await delay(pollMs);
+  }
+  throw new BerthError('UPSTREAM_TIMEOUT', `job ${folder.id} did not stop within ${timeoutMs / 1000}s`);
+}
+
+/**
+ * A cluster run is reached through its folder: the `cancel-requested` file, which the worker
+ * running it looks for, and which a worker about to start it honours. A run no worker has taken
+ * yet is recorded Canceled at once.
+ */
+async function cancelClusterRun(folder: RunFolder, timeoutMs: number): Promise<RunStatus> {
+  let status = await folder.status();
+  if (isTerminal(status))
+    throw new BerthError(
+      'CONFLICT',
+      `job ${folder.id} has already ended (${status.state}): nothing to cancel`,
+    );
+  await writeFile(folder.cancelFile, new Date().toISOString());
+  if (status.state === 'Queued')
+    return folder.updateStatus({
+      state: 'Canceled',
+      reason: 'canceled by request',
+      endedAt: new Date().toISOString(),
+    });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    status = await folder.status();
     if (isTerminal(status)) return status;
     await delay(pollMs);
   }

@@ -27,6 +27,8 @@ export interface JobDefinition {
   instanceCount: number;
   /** Undefined: no limit. */
   timeoutSeconds: number | undefined;
+  /** Retries of a cluster run whose worker disappeared (`limits.max_retries`, default 2). */
+  maxRetries: number;
 }
 
 const reference = /\$\{\{\s*(inputs|outputs)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;

@@ -25,6 +25,7 @@ export interface JobOverrides {
   target?: string | undefined;
   instanceCount?: number | undefined;
   timeoutSeconds?: number | undefined;
+  maxRetries?: number | undefined;
   displayName?: string | undefined;
 }
 
@@ -153,6 +154,7 @@ function resolveFile(
     compute,
     instanceCount: overrides.instanceCount ?? file.resources?.instance_count ?? 1,
     timeoutSeconds: overrides.timeoutSeconds ?? file.limits?.timeout,
+    maxRetries: overrides.maxRetries ?? file.limits?.max_retries ?? 2,
   };
   return { definition, warnings };
 }

@@ -49,7 +49,12 @@ export async function readMetrics(folder: RunFolder): Promise<RunMetrics> {
     const metric = parsed.data;
     const key = metric.rank === undefined || metric.rank === 0 ? metric.key : `${metric.key}[${metric.rank}]`;
     const points = byKey.get(key) ?? [];
-    points.push({ step: metric.step ?? points.length, value: metric.value, timestamp: metric.timestamp });
+    const point = { step: metric.step ?? points.length, value: metric.value, timestamp: metric.timestamp };
+    // A retried run that resumes from a checkpoint logs some steps again: the later value wins,
+    // so no step is reported twice.
+    const same = metric.step === undefined ? -1 : points.findIndex((p) => p.step === metric.step);
+    if (same >= 0) points[same] = point;
+    else points.push(point);
     byKey.set(key, points);
   }
   const series = [...byKey.entries()].map(([key, points]) => {

@@ -31,6 +31,7 @@ export const runRecordSchema = z.object({
     compute: z.string(),
     instanceCount: z.number().int(),
     timeoutSeconds: z.number().int().optional(),
+    maxRetries: z.number().int().default(2),
   }),
   /** The target kind the run was sent to. */
   targetKind: z.string(),

@@ -51,6 +51,10 @@ export class RunFolder {
   get outputsDir(): string {
     return join(this.workDir, 'outputs');
   }
+  /** Present once a cancel was asked for: how a cancel reaches a cluster worker. */
+  get cancelFile(): string {
+    return join(this.dir, 'cancel-requested');
+  }
   get metricsFile(): string {
     return join(this.dir, 'metrics.jsonl');
   }

@@ -55,6 +55,8 @@ export const commandJobSchema = z.strictObject({
     .strictObject({
       /** Seconds, as in Azure ML. */
       timeout: z.number().int().min(1).optional(),
+      /** berth's addition: how often a cluster run is retried when its worker disappears. */
+      max_retries: z.number().int().min(0).max(100).optional(),
     })
     .optional(),
 });

@@ -10,6 +10,7 @@ import { targetKinds, type TargetKind } from '../targets/target.js';
 import { workSupport } from '../targets/capabilities.js';
 import type { ArtifactStore } from '../workspace/artifacts.js';
 import type { LoadedJob } from './load.js';
+import { enqueueClusterRun, placementOf as clusterPlacement } from './cluster/queue.js';
 import { launchLocalRun } from './local/launch.js';
 import type { RunRecord } from './records.js';
 import { newRunId, RunFolder } from './run-folder.js';
@@ -18,24 +19,42 @@ import { snapshotCode } from './snapshot.js';
 export interface SubmitContext {
   workspaceDir: string;
   artifacts: ArtifactStore;
-  /** The kind of a target recorded with `berth target create`; undefined when there is none. */
-  kindOf(name: string): Promise<string | undefined>;
+  /** A target recorded with `berth target create`; undefined when there is none of that name. */
+  findTarget(name: string): Promise<{ kind: string; config: Record<string, unknown> } | undefined>;
 }
 
-async function targetKindOf(compute: string, context: SubmitContext): Promise<TargetKind> {
+interface Placement {
+  kind: TargetKind;
+  /** The target's settings (a cluster's Redis); empty for a bare kind. */
+  config: Record<string, unknown>;
+}
+
+async function placementOf(compute: string, context: SubmitContext): Promise<Placement> {
   const ref = parseComputeRef(compute);
-  if (ref.kind === 'cluster-address') return 'cluster';
-  const named = await context.kindOf(ref.name);
-  const kind = named ?? ref.name;
+  if (ref.kind === 'cluster-address') return { kind: 'cluster', config: { redis: ref.redis } };
+  const named = await context.findTarget(ref.name);
+  const kind = named?.kind ?? ref.name;
   if (!(targetKinds as readonly string[]).includes(kind)) {
     throw new BerthError('NOT_FOUND', `target ${JSON.stringify(ref.name)} not found (see berth target list)`);
   }
-  return kind as TargetKind;
+  if (kind === 'cluster' && named === undefined)
+    throw new BerthError(
+      'BAD_INPUT',
+      'a cluster job needs the cluster: name a cluster target (berth target create NAME --type cluster --redis …) or cluster:redis://host:port',
+    );
+  return { kind: kind as TargetKind, config: named?.config ?? {} };
 }
 
 /** Starts a queued run on a kind of target. A kind is here exactly when the table marks its jobs ready. */
-export type JobLauncher = (folder: RunFolder) => unknown;
-export const jobLaunchers: Readonly<Partial<Record<TargetKind, JobLauncher>>> = { local: launchLocalRun };
+export type JobLauncher = (folder: RunFolder, placement: Placement, record: RunRecord) => Promise<void>;
+export const jobLaunchers: Readonly<Partial<Record<TargetKind, JobLauncher>>> = {
+  local: async (folder) => {
+    launchLocalRun(folder);
+    await Promise.resolve();
+  },
+  cluster: async (folder, placement, record) =>
+    enqueueClusterRun(folder, clusterPlacement(placement.config), record.definition.maxRetries),
+};
 
 function launcherFor(kind: TargetKind, compute: string): JobLauncher {
   const support = workSupport(kind, 'jobs');
@@ -54,7 +73,8 @@ function launcherFor(kind: TargetKind, compute: string): JobLauncher {
 /** Snapshots, records and starts the job; resolves its record once it is Queued. */
 export async function submitJob(loaded: LoadedJob, context: SubmitContext): Promise<RunRecord> {
   const definition = loaded.definition;
-  const kind = await targetKindOf(definition.compute, context);
+  const placement = await placementOf(definition.compute, context);
+  const kind = placement.kind;
   const launch = launcherFor(kind, definition.compute);
   const snapshot =
     definition.codeDir === undefined ? undefined : await snapshotCode(definition.codeDir, context.artifacts);
@@ -77,6 +97,6 @@ export async function submitJob(loaded: LoadedJob, context: SubmitContext): Prom
   if (snapshot === undefined) await mkdir(folder.workDir);
   else await context.artifacts.exportTo(snapshot.artifact, folder.dir);
   await folder.writeStatus({ state: 'Queued', processGroups: [], attempts: [] });
-  launch(folder);
+  await launch(folder, placement, record);
   return record;
 }

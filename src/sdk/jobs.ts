@@ -19,7 +19,7 @@ import { readRunLog } from '../jobs/logs.js';
 import { readMetrics, type RunMetrics } from '../jobs/metrics.js';
 import type { Attempt, RunRecord, RunState, RunStatus } from '../jobs/records.js';
 import { RunFolder } from '../jobs/run-folder.js';
-import { submitJob } from '../jobs/submit.js';
+import { submitJob, type SubmitContext } from '../jobs/submit.js';
 import type { ArtifactStore } from '../workspace/artifacts.js';
 
 export interface CreateJobOptions extends JobOverrides {
@@ -79,7 +79,7 @@ export class JobOperations {
   constructor(
     private readonly workspaceDir: string,
     private readonly artifacts: ArtifactStore,
-    private readonly kindOf: (name: string) => Promise<string | undefined>,
+    private readonly findTarget: SubmitContext['findTarget'],
   ) {}
 
   async #folder(id: string): Promise<RunFolder> {
@@ -97,7 +97,7 @@ export class JobOperations {
     const record = await submitJob(loaded, {
       workspaceDir: this.workspaceDir,
       artifacts: this.artifacts,
-      kindOf: this.kindOf,
+      findTarget: this.findTarget,
     });
     return { job: await this.show(record.id), warnings: loaded.warnings };
   }
@@ -132,7 +132,7 @@ export class JobOperations {
   /** Ends the job's process tree and resolves it Canceled; CONFLICT when it had already ended. */
   async cancel(id: string): Promise<JobView> {
     const folder = await this.#folder(id);
-    return this.#view(folder, await cancelRun(folder));
+    return this.#view(folder, await cancelRun(folder, (await folder.record()).targetKind));
   }
 
   /** Resolves once the job has ended (or `signal` aborts). */

@@ -39,7 +39,7 @@ export class Workspace {
   ) {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
     this.targets = new TargetOperations(store);
-    this.jobs = new JobOperations(dir, artifacts, (name) => this.targets.kindOf(name));
+    this.jobs = new JobOperations(dir, artifacts, (name) => this.targets.find(name));
     this.batch = new BatchOperations(dir, this.models, { findTarget: (name) => this.targets.find(name) });
     this.endpoints = new EndpointOperations({
       workspaceDir: dir,

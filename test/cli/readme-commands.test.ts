@@ -57,7 +57,7 @@ const testedBy: Record<string, string[]> = {
   'batch resume': ['test/cli/batch-commands.slow.test.ts'],
   'batch cancel': ['test/cli/batch-commands.slow.test.ts'],
   worker: ['test/cli/batch-commands.slow.test.ts'],
-  'job create': [localJobs, jobLoop],
+  'job create': [localJobs, jobLoop, 'test/jobs/cluster-jobs.slow.test.ts'],
   'job list': [localJobs],
   'job show': [localJobs, jobLoop],
   'job logs': [localJobs],

@@ -48,10 +48,11 @@ describe('capabilities table and registry', () => {
     assert.equal(targetCapabilities.local.gpu, 'host');
   });
 
-  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them', () => {
+  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them, training only where it runs', () => {
     assert.equal(targetCapabilities.cluster.autoscale, false);
     assert.equal(targetCapabilities.cluster.enforcesResources, false);
-    assert.doesNotMatch(targetCapabilities.cluster.usedFor, /training/);
+    // Training is claimed only while src/jobs can start a command job on a cluster.
+    assert.equal(/training/.test(targetCapabilities.cluster.usedFor), jobLaunchers.cluster !== undefined);
   });
 
   it('keeps the summary flags in step with the work each row serves', () => {

@@ -24,6 +24,11 @@ export interface AttemptOptions {
   env?: Readonly<Record<string, string>>;
   /** `where` of the attempt record; default `local (<host>)`. */
   where?: string;
+  /**
+   * Record this process as the run's runner (what a cancel signals, and whose death fails the
+   * run). Default true; a cluster worker runs many jobs and is reached through the run folder.
+   */
+  recordPid?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -53,7 +58,11 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
   const definition = record.definition;
   const previous = await folder.status();
   const attemptNumber = previous.attempts.length + 1;
-  await folder.updateStatus({ state: 'Preparing', reason: undefined, runnerPid: process.pid });
+  await folder.updateStatus({
+    state: 'Preparing',
+    reason: undefined,
+    runnerPid: options.recordPid === false ? undefined : process.pid,
+  });
 
   const outputs: Record<string, string> = {};
   await mkdir(join(folder.workDir, 'logs'), { recursive: true });

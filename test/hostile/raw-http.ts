@@ -18,6 +18,8 @@ export interface RawRequest {
   headers?: Record<string, string>;
   /** Sent once after the head. */
   body?: Buffer;
+  /** The head is sent without its closing blank line, as by a client whose headers never finish. */
+  unfinished?: boolean;
   /** Chunked body: chunks of `chunkBytes` are written until the answer comes or `maxBytes` were sent. */
   stream?: { chunkBytes: number; maxBytes: number };
 }
@@ -68,7 +70,7 @@ export function rawRequest(url: string, request: RawRequest, timeoutMs = 30_000)
       Object.entries(headers)
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('') +
-      '\r\n';
+      (request.unfinished === true ? '' : '\r\n');
     socket.on('data', (chunk: Buffer) => {
       answered = true;
       received.push(chunk);

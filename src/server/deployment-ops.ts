@@ -5,7 +5,7 @@
  */
 import { BerthError, toBerthError } from '../core/errors.js';
 import { applySpecEdits, type DeploymentSpec } from '../core/specs/index.js';
-import { resolveDeployment } from '../sdk/resolve-deployment.js';
+import { resolveDeployment } from '../targets/resolve-deployment.js';
 import type { LogLine, LogOptions } from '../targets/target.js';
 import type { DeploymentRecord } from '../workspace/index.js';
 import { isHandle, syncEndpoint } from './routing.js';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
 import { deploymentSpecSchema, type DeploymentSpec } from '../core/specs/index.js';
 import type { EndpointConfig } from '../endpoints/types.js';
-import type { ModelOperations } from '../sdk/models.js';
+import type { ModelOperations } from '../registry/model-operations.js';
 import type { DeploymentRecord, EndpointRecord, MetadataStore } from '../workspace/index.js';
 import type { KeyedSerializer } from './serial.js';
 import type { TargetSet } from './targets.js';

@@ -124,5 +124,7 @@ export async function resolveDeployment(
     codeDir: script.codeDir,
     ...settings,
   };
-  return { resolved, spec: { ...spec, model: reference } };
+  // The stored spec names the exact version resolved now (a name alone means the latest), so an
+  // update with --set or a restore never moves the deployment to a newer model by itself.
+  return { resolved, spec: { ...spec, model: formatModelRef(model) } };
 }

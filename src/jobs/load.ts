@@ -5,9 +5,9 @@
  * a file replace the file's values: `--target` its `compute`, `--input` one input.
  */
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { BerthError } from '../core/errors.js';
+import { readSpecFile } from '../core/spec-file.js';
 import { formatSpecIssue, parseYamlFile, specError, type SpecIssue, type SpecPath } from '../core/yaml.js';
 import { parseComputeRef } from '../batch/definition/compute.js';
 import { unboundReferences, type JobDefinition, type JobInput } from './definition.js';
@@ -162,10 +162,7 @@ function resolveFile(
 /** Reads and resolves `file`; flags in `overrides` replace what the file says. */
 export async function loadJobFile(file: string, overrides: JobOverrides = {}): Promise<LoadedJob> {
   const path = resolve(file);
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    const code = error.code === 'ENOENT' ? 'PATH_NOT_FOUND' : 'PATH_UNREADABLE';
-    throw new BerthError(code, `cannot read job file ${path}: ${error.code ?? error.message}`);
-  });
+  const text = await readSpecFile(path);
   return parseJob(text, basename(path), dirname(path), overrides);
 }
 

@@ -4,7 +4,7 @@ import { initWorkspace, openWorkspaceParts, resolveWorkspaceDir } from '../works
 import { BatchOperations } from './batch.js';
 import { EndpointOperations } from './endpoints.js';
 import { JobOperations } from './jobs.js';
-import { ModelOperations } from './models.js';
+import { ModelOperations } from '../registry/model-operations.js';
 import { TargetOperations } from './named-targets.js';
 
 export interface WorkspaceOptions {

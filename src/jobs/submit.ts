@@ -97,6 +97,17 @@ export async function submitJob(loaded: LoadedJob, context: SubmitContext): Prom
   if (snapshot === undefined) await mkdir(folder.workDir);
   else await context.artifacts.exportTo(snapshot.artifact, folder.dir);
   await folder.writeStatus({ state: 'Queued', processGroups: [], attempts: [] });
-  await launch(folder, placement, record);
+  try {
+    await launch(folder, placement, record);
+  } catch (error) {
+    // A run that could not be started (Redis away, say) must not sit in the history as Queued.
+    const reason = error instanceof Error ? error.message : String(error);
+    await folder.updateStatus({
+      state: 'Failed',
+      reason: `not started: ${reason}`,
+      endedAt: new Date().toISOString(),
+    });
+    throw error;
+  }
   return record;
 }

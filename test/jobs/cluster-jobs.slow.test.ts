@@ -172,6 +172,46 @@ describe('jobs on the cluster engine', () => {
     assert.match(shown.stdout, /attempt 2: w\d@\S+, exit 0/);
   });
 
+  it('fails a job that lost its worker more than limits.max_retries times', async () => {
+    workers.push(
+      await startWorkerProcess({
+        prefix,
+        name: 'w3',
+        cacheDir: join(dir, 'cache-w3'),
+        target: { name: 'train-cluster', workspace },
+      }),
+    );
+    const reached = join(dir, 'reached-once');
+    const jobFile = join(dir, 'no-retries.yml');
+    await writeFile(
+      jobFile,
+      [
+        'command: echo x > ' + reached + '; sleep 300',
+        'compute: azureml:train-cluster',
+        'limits:',
+        '  max_retries: 0',
+      ].join('\n'),
+    );
+    const created = await berth('job', 'create', '-f', jobFile);
+    assert.equal(created.code, 0, created.stderr);
+    const id = createdId(created.stdout);
+    await until('the first attempt', async () =>
+      (await readFile(reached, 'utf8').catch(() => '')).trim() === 'x' ? true : undefined,
+    );
+    const running = await (await RunFolder.open(workspace, id)).status();
+    const first = running.attempts[0]?.where ?? '';
+    const victim = workers.find((worker) =>
+      first.startsWith(`${worker.output().match(/worker (\S+) connected/)?.[1]}@`),
+    );
+    assert.ok(victim, `the worker of ${first}`);
+    await victim.kill();
+    for (const group of running.processGroups) signalGroup(group, 'SIGKILL');
+    const ended = await waitFor(id);
+    assert.equal(ended.state, 'Failed');
+    assert.equal(ended.reason, 'the job lost its worker 1 time, more than max_retries (0)');
+    assert.equal(ended.attempts.length, 1);
+  });
+
   it('cancel ends the command on its worker and leaves the job Canceled', async () => {
     const created = await berth(
       'job',

@@ -265,6 +265,23 @@ describe('local jobs', () => {
       );
       assert.equal(refused.code, 8);
       assert.match(refused.stderr, /target "kubernetes" will run jobs, but not yet: run jobs on local/);
+      // A cluster nobody can reach: refused, and the job is recorded as never started.
+      const unreachable = await berth(
+        workspace,
+        dir,
+        'job',
+        'create',
+        '--command',
+        'true',
+        '--target',
+        'cluster:redis://127.0.0.1:1',
+      );
+      assert.equal(unreachable.code, 5);
+      assert.match(unreachable.stderr, /cannot reach the cluster's Redis at redis:\/\/127\.0\.0\.1:1/);
+      const listed = JSON.parse((await berth(workspace, dir, 'job', 'list', '--json')).stdout) as JobView[];
+      assert.equal(listed.length, 1);
+      assert.equal(listed[0]?.state, 'Failed');
+      assert.match(listed[0]?.reason ?? '', /^not started: cannot reach/);
       const missing = await berth(workspace, dir, 'job', 'show', 'nope-1');
       assert.equal(missing.code, 3);
     });

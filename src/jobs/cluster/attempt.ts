@@ -57,7 +57,7 @@ export async function runClusterAttempt(
   if (retries > message.maxRetries) {
     return folder.updateStatus({
       state: 'Failed',
-      reason: `its worker stopped ${retries} times, more than max_retries (${message.maxRetries})`,
+      reason: `the job lost its worker ${retries} time${retries === 1 ? '' : 's'}, more than max_retries (${message.maxRetries})`,
       endedAt: now(),
     });
   }

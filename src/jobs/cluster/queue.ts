@@ -5,6 +5,7 @@
  * when its worker disappears.
  */
 import { z } from 'zod';
+import { BerthError } from '../../core/errors.js';
 import { parseClusterAddress } from '../../batch/cluster/config.js';
 import { closeRedis, connectNow, createRedis } from '../../batch/cluster/connection.js';
 import { clientName, defaultQueuePrefix } from '../../batch/cluster/names.js';
@@ -39,12 +40,18 @@ export async function enqueueClusterRun(
 ): Promise<void> {
   // Loaded on use: BullMQ is heavy, and a local job never needs it.
   const { Queue } = await import('bullmq');
-  const connection = createRedis(
-    parseClusterAddress(placement.redis),
-    clientName(placement.queuePrefix, 'job-submitter'),
-    'producer',
-  );
-  await connectNow(connection);
+  const endpoint = parseClusterAddress(placement.redis);
+  const connection = createRedis(endpoint, clientName(placement.queuePrefix, 'job-submitter'), 'producer');
+  try {
+    await connectNow(connection);
+  } catch (error) {
+    await closeRedis(connection);
+    throw new BerthError(
+      'NOT_READY',
+      `cannot reach the cluster's Redis at ${endpoint.display}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
   const queue = new Queue(jobsQueueName, { connection, prefix: placement.queuePrefix });
   try {
     const message: ClusterRunMessage = { id: folder.id, runDir: folder.dir, maxRetries };

@@ -3,10 +3,15 @@
  * until the run ends. Following polls the file: the writer is another process.
  */
 import { open, stat } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { currentStatus, isTerminal } from './control.js';
 import type { RunFolder } from './run-folder.js';
 
-async function readFrom(path: string, offset: number): Promise<{ text: string; next: number }> {
+async function readFrom(
+  path: string,
+  offset: number,
+  decoder: StringDecoder,
+): Promise<{ text: string; next: number }> {
   const size = await stat(path).then(
     (info) => info.size,
     () => 0,
@@ -16,7 +21,8 @@ async function readFrom(path: string, offset: number): Promise<{ text: string; n
   try {
     const buffer = Buffer.alloc(size - offset);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
-    return { text: buffer.subarray(0, bytesRead).toString('utf8'), next: offset + bytesRead };
+    // The decoder keeps a character cut between two reads for the next one.
+    return { text: decoder.write(buffer.subarray(0, bytesRead)), next: offset + bytesRead };
   } finally {
     await handle.close();
   }
@@ -29,11 +35,12 @@ export async function* readRunLog(
 ): AsyncGenerator<string> {
   const path = folder.logFile(options.rank ?? 0);
   let offset = 0;
+  const decoder = new StringDecoder('utf8');
   for (;;) {
     // Read the status first: a run seen ended has written all of its log before this read.
     const ended =
       !options.follow || options.signal?.aborted === true || isTerminal(await currentStatus(folder));
-    const chunk = await readFrom(path, offset);
+    const chunk = await readFrom(path, offset, decoder);
     offset = chunk.next;
     if (chunk.text !== '') yield chunk.text;
     if (ended) return;

@@ -43,7 +43,8 @@ interface Instance {
 export const optionsFileName = 'scoring.json';
 
 function packageRoot(): string {
-  return process.env.BERTH_FUNCTION_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
+  const given = process.env.BERTH_FUNCTION_ROOT;
+  return given !== undefined && given !== '' ? given : fileURLToPath(new URL('..', import.meta.url));
 }
 
 const inside = (root: string, path: string | undefined): string | undefined =>

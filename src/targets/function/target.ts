@@ -175,7 +175,7 @@ export class FunctionTarget implements ComputeTarget {
     } finally {
       await trial.close();
     }
-    host.swap(dir);
+    host.swap(dir, this.environment(spec));
     const previous = this.packageDir(found.id, found.generation - 1);
     found.spec = spec;
     progress(`${found.id}: now serving package ${found.generation}`);

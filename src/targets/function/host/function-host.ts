@@ -5,7 +5,7 @@
  * instance is a process of its own serving one invocation at a time; one idle for `idleTimeoutMs`
  * is stopped, so a deployment with no traffic runs no process (scale to zero).
  *
- * `swap(package)` points new invocations at another package: idle instances of the old one stop at
+ * `swap(package, env)` points new invocations at another package and environment: idle instances of the old one stop at
  * once, busy ones when their invocation ends. The address stays the same.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -48,6 +48,7 @@ export class FunctionHost {
   private readonly instances = new Set<FunctionInstance>();
   private readonly waiting: Waiter[] = [];
   private packageDir: string;
+  private env: Record<string, string | undefined>;
   private started = 0;
   private invocations = 0;
   private closed = false;
@@ -59,6 +60,7 @@ export class FunctionHost {
     private readonly options: FunctionHostOptions,
   ) {
     this.packageDir = packageDir;
+    this.env = options.env;
     this.server = createServer((req, res) => this.serve(req, res));
     this.server.keepAliveTimeout = 5000;
     const period = Math.max(50, Math.min(1000, Math.floor(options.idleTimeoutMs / 4)));
@@ -84,8 +86,9 @@ export class FunctionHost {
     return [...this.instances].flatMap((instance) => (instance.pid === undefined ? [] : [instance.pid]));
   }
 
-  swap(packageDir: string): void {
+  swap(packageDir: string, env: Record<string, string | undefined>): void {
     this.packageDir = packageDir;
+    this.env = env;
     for (const instance of this.instances)
       if (instance.options.packageDir !== packageDir && instance.state === 'idle') instance.stop();
   }
@@ -109,7 +112,7 @@ export class FunctionHost {
       packageDir: this.packageDir,
       kind: this.options.kind,
       nodePath: this.options.nodePath,
-      env: { ...this.options.env, BERTH_REPLICA: id },
+      env: { ...this.env, BERTH_REPLICA: id },
       startTimeoutMs: this.options.startTimeoutMs,
       log: this.options.log,
       onExit: (gone) => {

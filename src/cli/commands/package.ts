@@ -121,7 +121,9 @@ async function packageFunction(context: CliContext, model: string, options: Pack
 export function registerPackageCommand(program: Command, context: CliContext): void {
   program
     .command('package')
-    .description('package a model (and its scoring code) as a Docker build context or a built image')
+    .description(
+      'package a model (and its scoring code) as a Docker build context, a built image or a function package',
+    )
     .argument('<model>', 'NAME[:VERSION] of a registered model')
     .option('--code <dir>', 'folder of the scoring code')
     .option('--scoring-script <file>', 'the scoring script, relative to --code')

@@ -38,6 +38,20 @@ function invokeLambda(root: string, body: string): Promise<{ statusCode: number;
   });
 }
 
+/** examples/function/invoke-local.mjs on a package, with the OCR request; its stdout. */
+function localInvoke(packageDir: string, ...flags: string[]): string {
+  const script = join(repoRoot, 'examples', 'function', 'invoke-local.mjs');
+  const run = spawnSync(process.execPath, [script, packageDir, example('request.json'), ...flags], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  // The package's scoring server logs on stdout too: the answer is the status line and the body.
+  const lines = run.stdout.split('\n');
+  const at = lines.findIndex((line) => line === '200' || /^[1-5]\d\d$/.test(line));
+  return lines.slice(at, at + 2).join('\n');
+}
+
 function softmax(text: string): void {
   const [probabilities] = JSON.parse(text) as number[][];
   assert.equal(probabilities?.length, 2, text);
@@ -90,6 +104,10 @@ describe('berth package --function, and a deployment on a function target', () =
     const answer = await invokeLambda(unpacked, await readFile(example('request.json'), 'utf8'));
     assert.equal(answer.statusCode, 200, answer.body);
     softmax(answer.body);
+    // examples/function/README.md: the same package called by the example script.
+    const [status, body] = localInvoke(unpacked, '--lambda').split('\n');
+    assert.equal(status, '200');
+    softmax(body ?? '');
   });
 
   it('writes the Azure Functions app and the fetch package as folders, and refuses what does not fit', async () => {
@@ -106,6 +124,9 @@ describe('berth package --function, and a deployment on a function target', () =
       warnings: [],
     });
     await access(join(root, 'fn', 'berth', 'fetch.js'));
+    const [status, body] = localInvoke(join(root, 'fn')).split('\n');
+    assert.equal(status, '200');
+    softmax(body ?? '');
 
     const unknown = await berth('package', 'ocr-cls:1', '--function', 'gcp', '--output', './x');
     assert.equal(unknown.code, 2);

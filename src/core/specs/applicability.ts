@@ -148,7 +148,7 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
   instanceCount: {
     function: {
       use: 'ignored',
-      why: "instances start per request (up to the target's maxInstances) and stop when idle",
+      why: "instances start per request (up to the target's maxInstances) and stop when idle; it still sizes the gateway's admission bound (2 × max_concurrent_requests_per_instance × instance_count)",
     },
     '*': read('replicas started and kept; the gateway admission bound'),
   },
@@ -156,7 +156,7 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
   'requestSettings.maxConcurrentRequestsPerInstance': {
     function: {
       use: 'ignored',
-      why: 'a function instance takes one invocation at a time, as Lambda runs them',
+      why: "a function instance takes one invocation at a time, as Lambda runs them; it still sizes the gateway's admission bound",
     },
     '*': read("the replica's concurrency and queue; the gateway admission bound"),
   },

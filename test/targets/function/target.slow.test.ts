@@ -126,6 +126,34 @@ describe('function target', { concurrency: 1 }, () => {
     await assert.rejects(target.status(handle), (error) => hasErrorCode(error, 'NOT_FOUND'));
   });
 
+  it('fails the request an instance dies in (500), and the next request starts a fresh instance', async () => {
+    const target = open({ name: 'fn-crash' });
+    const script = [
+      'export function init() {}',
+      'export function run(input) {',
+      '  if (input && input.die) process.kill(process.pid, "SIGKILL");',
+      '  return { pid: process.pid };',
+      '}',
+    ].join('\n');
+    const spec = scriptDeployment(dir.path, script, {
+      target: 'fn-crash',
+      endpointName: 'shop',
+      deploymentName: 'crash',
+    });
+    const handle = await target.deploy(spec, noProgress);
+    const url = urlOf(target, handle);
+    const [first] = target.instancePids(handle);
+    const died = await send(`${url}/score`, { body: { die: true } });
+    assert.equal(died.status, 500, died.body);
+    assert.equal(died.headers['x-berth-error-code'], 'WORKER_CRASHED');
+    assert.match(JSON.parse(died.body).message, /exited \(SIGKILL\)/);
+    const next = await send(`${url}/score`, { body: {} });
+    assert.equal(next.status, 200, next.body);
+    assert.notEqual(JSON.parse(next.body).pid, first, 'a fresh instance');
+    assert.equal(target.statistics(handle)?.coldStarts, 2);
+    await target.remove(handle);
+  });
+
   describe('one scripted deployment: scale out, scale to zero, update, logs', { concurrency: 1 }, () => {
     let target: FunctionTarget;
     let handle: DeploymentHandle;

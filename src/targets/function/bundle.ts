@@ -3,10 +3,13 @@
  * esbuild (the scoring server inside it), beside the container bundle's engine worker and runtime
  * packages (onnxruntime-node with its linux/x64 libraries, esbuild for TypeScript scoring
  * scripts), which are copied as they are. The worker sits next to the handler because the engine
- * loads it through `new URL('./worker.js', import.meta.url)`. Built once per process, cache folder
- * and kind.
+ * loads it through `new URL('./worker.js', import.meta.url)`. The folder is named by the sha256 of
+ * the server bundle and the handler, so a cache folder keeps one per berth version and kind; built
+ * (or found) once per process, cache folder and kind.
  */
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -26,12 +29,11 @@ const handlersDir = join(dirname(fileURLToPath(import.meta.url)), 'handlers');
 
 async function makeBundle(cacheDir: string, kind: FunctionKind): Promise<FunctionBundle> {
   const server = await serverBundle(join(cacheDir, 'server'));
-  const dir = join(cacheDir, `function-${kind}-${server.sha256.slice(0, 16)}-${process.pid}`);
-  await rm(dir, { recursive: true, force: true });
+  const staging = join(cacheDir, `function-${kind}-staging-${process.pid}-${Date.now()}`);
   try {
     await build({
       entryPoints: { [kind]: join(handlersDir, `${kind}.js`) },
-      outdir: dir,
+      outdir: staging,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -44,16 +46,30 @@ async function makeBundle(cacheDir: string, kind: FunctionKind): Promise<Functio
         js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);",
       },
     });
+    // Named by what it holds: the server bundle's sha256 and the handler's bytes.
+    const hash = createHash('sha256')
+      .update(server.sha256)
+      .update(await readFile(join(staging, `${kind}.js`)));
+    const dir = join(cacheDir, `function-${kind}-${hash.digest('hex').slice(0, 16)}`);
+    if (existsSync(dir)) {
+      await rm(staging, { recursive: true, force: true });
+      return { dir, kind, version: server.version };
+    }
     for (const part of ['worker.js', 'package.json', 'node_modules'])
-      await cp(join(server.dir, part), join(dir, part), { recursive: true });
+      await cp(join(server.dir, part), join(staging, part), { recursive: true });
+    await rename(staging, dir).catch(async (error: unknown) => {
+      // Another process made the same folder meanwhile: theirs is as good.
+      if (!existsSync(dir)) throw error;
+      await rm(staging, { recursive: true, force: true });
+    });
+    return { dir, kind, version: server.version };
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    await rm(staging, { recursive: true, force: true });
     const message = error instanceof Error ? error.message : String(error);
     throw new BerthError('INTERNAL', `cannot bundle the ${kind} function handler: ${message}`, {
       cause: error,
     });
   }
-  return { dir, kind, version: server.version };
 }
 
 const bundles = new Map<string, Promise<FunctionBundle>>();

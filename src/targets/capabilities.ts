@@ -26,7 +26,7 @@ function row(input: RowInput): Readonly<TargetCapabilities> {
 
 export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapabilities>>> = {
   local: row({
-    work: { realtime: 'ready', batch: 'ready', jobs: 'planned' },
+    work: { realtime: 'ready', batch: 'ready', jobs: 'ready' },
     eventDriven: false,
     gpu: 'host',
     autoscale: false,
@@ -78,7 +78,7 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     stages: ['production'],
   }),
   cluster: row({
-    work: { realtime: 'no', batch: 'ready', jobs: 'planned' },
+    work: { realtime: 'no', batch: 'ready', jobs: 'ready' },
     eventDriven: false,
     gpu: true,
     // Workers are started by hand (`berth worker`): nothing adds or removes them with the load.
@@ -88,8 +88,8 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     // A batch deployment has no cpu or memory settings; a worker uses what its machine has.
     enforcesResources: false,
     offline: false,
-    usedFor: 'batch inference',
-    engine: 'Redis + BullMQ workers (berth worker)',
+    usedFor: 'batch inference, training jobs',
+    engine: 'Redis + BullMQ workers (berth worker), batch and command jobs',
     stages: ['production', 'test'],
   }),
   function: row({

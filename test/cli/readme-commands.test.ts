@@ -18,13 +18,15 @@ import { repoRoot } from '../helpers/cli.js';
 
 const endpointCommands = 'test/cli/endpoint-commands.slow.test.ts';
 const functionCommands = 'test/cli/function-commands.slow.test.ts';
+const localJobs = 'test/jobs/local-jobs.slow.test.ts';
+const jobLoop = 'test/jobs/train-register-serve.slow.test.ts';
 
 /** README command → the test files that run it through the real executable. */
 const testedBy: Record<string, string[]> = {
   // `npx berth --help` and `npx berth <command> --help`
   '': ['test/cli/model-commands.test.ts'],
   init: ['test/cli/model-commands.test.ts'],
-  'model register': ['test/cli/model-commands.test.ts'],
+  'model register': ['test/cli/model-commands.test.ts', jobLoop],
   'model list': ['test/cli/model-commands.test.ts'],
   'model show': ['test/cli/model-commands.test.ts'],
   'model download': ['test/cli/model-commands.test.ts'],
@@ -56,6 +58,12 @@ const testedBy: Record<string, string[]> = {
   'batch resume': ['test/cli/batch-commands.slow.test.ts'],
   'batch cancel': ['test/cli/batch-commands.slow.test.ts'],
   worker: ['test/cli/batch-commands.slow.test.ts'],
+  'job create': [localJobs, jobLoop, 'test/jobs/cluster-jobs.slow.test.ts'],
+  'job list': [localJobs],
+  'job show': [localJobs, jobLoop],
+  'job logs': [localJobs],
+  'job cancel': [localJobs],
+  'job download': [localJobs],
 };
 
 interface ReadmeCommand {

@@ -20,6 +20,7 @@ import {
   type TargetKind,
   type Workload,
 } from '../../src/targets/index.js';
+import { jobLaunchers } from '../../src/jobs/submit.js';
 import { repoRoot } from '../helpers/cli.js';
 import { linearDeployment, noProgress } from './helpers.js';
 
@@ -47,10 +48,11 @@ describe('capabilities table and registry', () => {
     assert.equal(targetCapabilities.local.gpu, 'host');
   });
 
-  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them', () => {
+  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them, training only where it runs', () => {
     assert.equal(targetCapabilities.cluster.autoscale, false);
     assert.equal(targetCapabilities.cluster.enforcesResources, false);
-    assert.doesNotMatch(targetCapabilities.cluster.usedFor, /training/);
+    // Training is claimed only while src/jobs can start a command job on a cluster.
+    assert.equal(/training/.test(targetCapabilities.cluster.usedFor), jobLaunchers.cluster !== undefined);
   });
 
   it('keeps the summary flags in step with the work each row serves', () => {
@@ -77,8 +79,8 @@ describe('capabilities table and registry', () => {
         `${kind} real-time`,
       );
       assert.equal(targetProviders[kind].batch !== undefined, work.batch === 'ready', `${kind} batch`);
-      // No kind runs command jobs yet: the table must not say otherwise.
-      assert.notEqual(work.jobs, 'ready', `${kind} jobs`);
+      // Command jobs start through src/jobs' launchers: one per kind the table marks ready.
+      assert.equal(jobLaunchers[kind] !== undefined, work.jobs === 'ready', `${kind} jobs`);
     }
   });
 

@@ -29,7 +29,7 @@ import { Mirror } from './mirror.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { forward } from './proxy.js';
 import { sendError } from './reply.js';
-import { matchRoute, type GatewayRoute } from './router.js';
+import { matchRoute, routeFamily, type GatewayRoute } from './router.js';
 import { mirrorTarget, pickByWeight, validateTraffic } from './traffic.js';
 import type { EndpointConfig, GatewayDeployment } from './types.js';
 
@@ -196,7 +196,7 @@ export class Gateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let family: GatewayRoute['family'] = 'azure';
+    let family = routeFamily(req.url ?? '/');
     try {
       if (this.state !== 'listening') throw new BerthError('SHUTTING_DOWN', 'the gateway is shutting down');
       const route = matchRoute(req.url ?? '/');

@@ -55,6 +55,11 @@ function confined(path: string): boolean {
   return new URL(path, 'http://replica.invalid').pathname === path;
 }
 
+/** The family a request target belongs to, known even when the target is refused. */
+export function routeFamily(url: string): GatewayRoute['family'] {
+  return /^\/endpoints\/[^/?]*\/v2(?:[/?]|$)/.test(url) ? 'v2' : 'azure';
+}
+
 export function matchRoute(url: string): GatewayRoute {
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);

@@ -93,17 +93,19 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     stages: ['production', 'test'],
   }),
   function: row({
-    work: { realtime: 'planned', batch: 'no', jobs: 'no' },
+    work: { realtime: 'ready', batch: 'no', jobs: 'no' },
     eventDriven: true,
     gpu: false,
+    // Instances start with the requests and stop when idle (the local host; a platform likewise).
     autoscale: true,
     maxModelBytes: undefined,
     maxMemoryBytes: undefined,
-    enforcesResources: true,
+    // The local host runs instances as plain processes; sizing them is the platform's setting.
+    enforcesResources: false,
     offline: false,
     usedFor: 'event-driven real-time',
-    engine: 'a function bundle (generic, AWS Lambda, Azure Functions handlers)',
-    stages: ['production'],
+    engine: 'function packages (fetch, AWS Lambda, Azure Functions handlers) run by a local function host',
+    stages: ['production', 'test'],
   }),
   edge: row({
     work: { realtime: 'planned', batch: 'no', jobs: 'no' },

@@ -69,6 +69,8 @@ describe('gateway input', () => {
       const answer = await rawRequest(gateway.url, { method: 'POST', target, body: Buffer.from('{}') });
       assert.equal(answer.status, 400, `${target}: ${answer.body}`);
       assert.match(answer.body, /malformed percent-encoding/);
+      // The error body's key is the route family's, even for a target that is refused.
+      assert.match(answer.body, target.includes('/v2/') ? /^\{"error":/ : /^\{"message":/);
       await stillServes();
     }
   });

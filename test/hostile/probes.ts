@@ -403,6 +403,27 @@ export const probes: Probe[] = [
     },
   },
   {
+    name: 'keys kept off the command line (ps shows --key): a bad --key-file is refused by name, exit 2',
+    on: {
+      cli: async (fronts) => {
+        const file = join(fronts.scratch, 'keys');
+        writeFileSync(file, 'first-key-0123\nsecond-key-0123\nthird-key-0123\n', { mode: 0o600 });
+        await cliRefusal(
+          fronts,
+          ['serve', 'linear:1', '--key-file', file],
+          2,
+          /--key-file .*keys must hold one or two keys/,
+        );
+        await cliRefusal(
+          fronts,
+          ['serve', 'linear:1', '--key', 'k-0123456789', '--key-file', file],
+          2,
+          /not both/,
+        );
+      },
+    },
+  },
+  {
     name: 'model download into a path that is a file: exit 2 naming it',
     on: {
       cli: async (fronts) => {

@@ -92,7 +92,7 @@ describe('capabilities table and registry', () => {
         assert.ok(hasErrorCode(error, 'NOT_IMPLEMENTED'));
         assert.equal(
           error.message,
-          `target kind "${kind}" is planned, not implemented yet; use local or container (see berth target recommend)`,
+          `target kind "${kind}" is planned, not implemented yet; use local or container or function (see berth target recommend)`,
         );
         return true;
       });
@@ -104,7 +104,7 @@ describe('capabilities table and registry', () => {
       assert.ok(hasErrorCode(error, 'INVALID_SPEC'));
       assert.match(
         error.message,
-        /serves no real-time traffic: run batch jobs on it with `berth batch run --target NAME` \(or cluster:redis:\/\/host:port\), and deploy endpoints to local or container/,
+        /serves no real-time traffic: run batch jobs on it with `berth batch run --target NAME` \(or cluster:redis:\/\/host:port\), and deploy endpoints to local or container or function/,
       );
       return true;
     });
@@ -185,7 +185,7 @@ describe('recommendTarget', () => {
     assert.equal(gpu.target, 'local');
     assert.match(gpu.reason, /uses the host's GPU/);
     assert.ok(gpu.planned.some((choice) => choice.target === 'kubernetes'));
-    // Sparse traffic suits a function, which is planned; an edge device likewise.
+    // Sparse traffic suits a function; offline work suits an edge device, which is planned.
     assert.ok(
       works(recommendTarget({ ...base, mode: 'realtime', requestsPerSecond: 0.1 }).target, 'realtime'),
     );
@@ -262,7 +262,7 @@ describe('validateForTarget', () => {
     assert.match(refused(memory, 'container'), /at most 48 GB of memory/);
     assert.match(
       refused({ ...spec, target: 'batch' }, 'cluster'),
-      /runs batch jobs only, no real-time serving; use target kind "(local|container)" instead/,
+      /runs batch jobs only, no real-time serving; use target kind "(local|container|function)" instead/,
     );
   });
   it('returns warnings for fields the target ignores', () => {

@@ -238,8 +238,13 @@ export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 /** Resolved engine options: every default already filled in (see scoring/options.ts). */
 export interface EngineOptions {
   models: ModelToServe[];
-  /** Absolute path of the entry script (TS or JS) exporting init(ctx) and run(input, ctx). */
+  /**
+   * Absolute path of the entry script: TS or JS exporting init(ctx) and run(input, ctx), or a
+   * Python `.py` file with init() and run(raw_data) (runtimes/python).
+   */
   scoringScript: string | undefined;
+  /** The Python interpreter for a `.py` script; undefined: $BERTH_PYTHON, else found (runtimes/python/interpreter.ts). */
+  python?: string | undefined;
   /** Number of worker threads. */
   workers: number;
   onnx: {

@@ -125,6 +125,8 @@ export const scoringOptionsSchema = z.strictObject({
   models: z.array(modelSchema).default([]),
   /** Absolute path of the scoring script; absent: ONNX models are served from their signature. */
   scoringScript: z.string().min(1).optional(),
+  /** The Python interpreter for a `.py` scoring script. Default: $BERTH_PYTHON, else /usr/bin/python3 when it imports numpy, else python3. */
+  python: z.string().min(1).optional(),
   /** Opt-in capture of inputs and outputs to rotating JSONL files. */
   dataCollection: z
     .strictObject({
@@ -187,6 +189,7 @@ export interface ResolvedScoringOptions {
 const engineKeys = [
   'models',
   'scoringScript',
+  'python',
   'workers',
   'onnx',
   'batching',
@@ -256,6 +259,7 @@ export function resolveScoringOptions(
     engine: {
       models,
       scoringScript: options.scoringScript,
+      python: options.python,
       workers,
       onnx: options.onnx,
       batching: options.batching,

@@ -26,6 +26,7 @@ import type {
   ScriptSchemas,
 } from '../engine.js';
 import { compileScript } from '../runtimes/compile-script.js';
+import { createPythonEngine, isPythonScript } from '../runtimes/python/engine.js';
 import type { CompiledScript } from '../runtimes/compile-script.js';
 import { createLogger } from '../runtimes/logger.js';
 import type { Logger } from '../runtimes/logger.js';
@@ -72,6 +73,7 @@ export interface ScoringEngine extends InferenceEngine {
 /** Resolves once every worker has loaded and warmed every model; rejects (workers stopped) otherwise. */
 export async function createEngine(options: EngineOptions): Promise<ScoringEngine> {
   checkOptions(options);
+  if (isPythonScript(options.scoringScript)) return createPythonEngine(options);
   const logger = createLogger('berth-engine');
   const script = options.scoringScript === undefined ? undefined : await compileScript(options.scoringScript);
   const table = new ModelTable(options.batching.enabled);

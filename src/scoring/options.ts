@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
+import { frameworks } from '../core/model.js';
 import { tensorDatatypes } from '../core/tensor.js';
 import type { EngineOptions, ModelToServe } from './engine.js';
 import { MIN_MEMORY_LIMIT_BYTES } from './engine/check-options.js';
@@ -27,7 +28,7 @@ const tensorSpecSchema = z.strictObject({
 const modelSchema = z.strictObject({
   name: z.string().min(1),
   version: z.union([z.string().min(1), z.number().int().positive().transform(String)]),
-  framework: z.enum(['onnx', 'custom']),
+  framework: z.enum(frameworks),
   modelDir: z.string().min(1),
   modelFile: z.string().min(1).optional(),
   signature: z

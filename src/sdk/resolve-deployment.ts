@@ -107,7 +107,7 @@ export async function resolveDeployment(
   const reference = await resolveModelRef(spec, workspace.models, baseDir);
   const local = await workspace.models.localFiles(reference);
   const model = local.model;
-  if (model.framework === 'custom' && script.scoringScript === undefined) {
+  if (model.framework !== 'onnx' && script.scoringScript === undefined) {
     throw new BerthError(
       'INVALID_SPEC',
       `model ${formatModelRef(model)} is not ONNX: give a scoring script (code_configuration) to serve it`,

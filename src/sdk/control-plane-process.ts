@@ -9,7 +9,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, isErrorCode } from '../core/errors.js';
-import { readServerFile, type ServerFile } from './server-file.js';
+import { readServerFile, type ServerFile } from '../workspace/server-file.js';
 
 /** dist/src/sdk/control-plane-process.js → dist/src/server/main.js */
 const serverEntry = fileURLToPath(new URL('../server/main.js', import.meta.url));

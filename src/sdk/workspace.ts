@@ -3,7 +3,7 @@ import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
 import { initWorkspace, openWorkspaceParts, resolveWorkspaceDir } from '../workspace/index.js';
 import { BatchOperations } from './batch.js';
 import { EndpointOperations } from './endpoints.js';
-import { ModelOperations } from './models.js';
+import { ModelOperations } from '../registry/model-operations.js';
 import { TargetOperations } from './named-targets.js';
 
 export interface WorkspaceOptions {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BerthError } from '../../core/errors.js';
 import type { DeploymentSpec } from '../../core/specs/index.js';
-import { resolveDeployment } from '../../sdk/resolve-deployment.js';
+import { resolveDeployment } from '../../targets/resolve-deployment.js';
 import {
   packageImage,
   resolveContainerTargetConfig,

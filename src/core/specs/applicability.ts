@@ -95,7 +95,7 @@ export const deploymentMetadataFields: Readonly<Record<string, string>> = {
   type: "Azure's deployment kind, compared with the target's",
 };
 
-/** Spec field → the resolved deployment's fields it becomes (settings.ts, sdk/resolve-deployment.ts). */
+/** Spec field → the resolved deployment's fields it becomes (settings.ts, targets/resolve-deployment.ts). */
 export const resolvedFrom: Readonly<Record<string, readonly string[]>> = {
   model: ['model'],
   code_configuration: ['scoringScript', 'codeDir'],

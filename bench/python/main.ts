@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { runHttpLoad, type LoadResult } from '../serve/http-load.js';
 import { round } from '../serve/stats.js';
-import { choosePython } from '../../src/scoring/runtimes/python/interpreter.js';
+import { choosePython } from '../../src/core/python-interpreter.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const here = join(repoRoot, 'bench', 'python');

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../core/errors.js';
 import type { Framework } from '../core/model.js';
-import { choosePython } from '../scoring/runtimes/python/interpreter.js';
+import { choosePython } from '../core/python-interpreter.js';
 
 const inspector = fileURLToPath(new URL('../../../python/berth_inspect.py', import.meta.url));
 

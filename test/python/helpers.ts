@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { choosePython } from '../../src/scoring/runtimes/python/interpreter.js';
+import { choosePython } from '../../src/core/python-interpreter.js';
 import { repoRoot, runBerth } from '../helpers/cli.js';
 
 export const python = choosePython(undefined).path;

@@ -9,7 +9,7 @@
 import { dirname } from 'node:path';
 import { BerthError, hasErrorCode } from '../../core/errors.js';
 import type { ModelToServe } from '../../scoring/engine.js';
-import { choosePython } from '../../scoring/runtimes/python/interpreter.js';
+import { choosePython } from '../../core/python-interpreter.js';
 import { pythonEnvironment } from '../../scoring/runtimes/python/layout.js';
 import { PythonProcess } from '../../scoring/runtimes/python/process.js';
 import { pythonRoot } from '../../scoring/runtimes/python/engine.js';

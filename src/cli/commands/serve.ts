@@ -6,7 +6,7 @@ import { startGrpcServer } from '../../scoring/grpc/index.js';
 import { describeMemoryLimit, MEMORY_LIMIT_ENV } from '../../scoring/memory-limit.js';
 import { resolveScoringOptions, type ScoringOptions } from '../../scoring/options.js';
 import { startScoringServer } from '../../scoring/server.js';
-import { PYTHON_ENV } from '../../scoring/runtimes/python/interpreter.js';
+import { PYTHON_ENV } from '../../core/python-interpreter.js';
 import type { ModelToServe } from '../../scoring/engine.js';
 import type { CliContext } from '../context.js';
 import { PRIMARY_KEY_ENV, SECONDARY_KEY_ENV, serveKeys, type ServeKeys } from './serve-keys.js';
@@ -135,7 +135,10 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       '--python <path>',
       `interpreter for a .py script (default: $${PYTHON_ENV}, else /usr/bin/python3 if it imports numpy, else python3)`,
     )
-    .option('--workers <n>', 'worker threads, or Python processes for a .py script (default: cores / intra-op threads)')
+    .option(
+      '--workers <n>',
+      'worker threads, or Python processes for a .py script (default: cores / intra-op threads)',
+    )
     .option('--intra-op-threads <n>', 'ONNX Runtime threads per operator (default 1)')
     .option('--execution-provider <name>', 'cpu or cuda, tried in order; repeat for several', collect, [])
     .option(

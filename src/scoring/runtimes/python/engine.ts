@@ -23,11 +23,11 @@ import type {
   ScriptResponse,
   ScriptSchemas,
 } from '../../engine.js';
-import type { EngineState, ScoringEngine } from '../../engine/create-engine.js';
+import type { EngineState, ScoringEngine } from '../../engine/scoring-engine.js';
 import { InFlight } from '../../engine/in-flight.js';
 import { StatisticsRecorder, type BatchListener } from '../../engine/statistics.js';
 import { createLogger, type Logger } from '../logger.js';
-import { choosePython } from './interpreter.js';
+import { choosePython } from '../../../core/python-interpreter.js';
 import { pythonEnvironment } from './layout.js';
 import type { PythonResult } from './messages.js';
 import { PythonMemoryWatch } from './memory.js';

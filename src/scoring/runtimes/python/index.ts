@@ -4,5 +4,5 @@
  * (python/compat) on their path. See python/README.md for the protocol and the covered APIs.
  */
 export { createPythonEngine, isPythonScript, pythonRoot } from './engine.js';
-export { choosePython, PYTHON_ENV, type PythonChoice } from './interpreter.js';
+export { choosePython, PYTHON_ENV, type PythonChoice } from '../../../core/python-interpreter.js';
 export { azureModelDir } from './layout.js';

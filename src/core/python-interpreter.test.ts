@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { choosePython, PYTHON_ENV } from './interpreter.js';
+import { choosePython, PYTHON_ENV } from './python-interpreter.js';
 
 describe('choosing the Python interpreter', () => {
   it('takes the option first, then the environment variable, and says why', () => {

@@ -1,6 +1,11 @@
 import type { ModelSignature } from './tensor.js';
 
-export const frameworks = ['onnx', 'custom'] as const;
+/**
+ * `onnx` is served from its signature; the others need a scoring script: `sklearn` and `pytorch`
+ * (TorchScript, or a state dict with the code that builds the module) are read at registration to
+ * check they load and to show what they hold; `python` and `custom` are any file or folder.
+ */
+export const frameworks = ['onnx', 'custom', 'sklearn', 'pytorch', 'python'] as const;
 export type Framework = (typeof frameworks)[number];
 
 /**

@@ -111,8 +111,8 @@ void describe('framework', () => {
 
   void it('rejects an unknown framework on one line listing the valid ones', async () => {
     await assert.rejects(
-      checkFramework('pytorch', join(dir, 'model.pt')),
-      rejectsWith('BAD_INPUT', /'pytorch'.*onnx, custom/),
+      checkFramework('tensorflow', join(dir, 'model.pt')),
+      rejectsWith('BAD_INPUT', /'tensorflow'.*onnx, custom, sklearn, pytorch, python/),
     );
     await assert.rejects(
       checkFramework('ONNX', join(dir, 'model.onnx')),

@@ -1,7 +1,8 @@
 /**
  * Decides a model's framework from its files, or checks the one the user named. `onnx` needs an
  * ONNX file berth can serve directly: a `.onnx` file, or a folder holding exactly one (or the one
- * the user names). `custom` accepts anything, because an entry script loads it.
+ * the user names). `custom` and `python` accept anything, because an entry script loads it;
+ * `sklearn` and `pytorch` are checked by loading them in Python (python-model.ts).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -46,7 +47,7 @@ export async function checkFramework(
 ): Promise<FrameworkChoice> {
   const framework = parseFramework(requested);
   const isFolder = await isDirectory(path);
-  if (framework === 'custom') return { framework, modelFile: undefined };
+  if (framework !== 'onnx') return { framework, modelFile: undefined };
   if (!isFolder) {
     if (!isOnnxFile(path)) {
       throw new BerthError(

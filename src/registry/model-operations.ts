@@ -5,6 +5,7 @@ import type { ModelVersion } from '../core/model.js';
 import { assertName, parseModelRef } from '../core/names.js';
 import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
 import { checkFramework, detectFramework, readOnnxSignature } from './index.js';
+import { inspectPythonModel, isInspected, type PythonModelReading } from './python-model.js';
 import { materialize } from './model-cache.js';
 import type { ProgressCallback } from '../core/progress.js';
 
@@ -65,6 +66,8 @@ export class ModelOperations {
     const onnxPath = framework !== 'onnx' ? undefined : isFolder ? join(path, choice.modelFile ?? '') : path;
     // Reading the signature first means an invalid model is refused before a byte is stored.
     const signature = onnxPath === undefined ? null : await readOnnxSignature(onnxPath);
+    // A scikit-learn or PyTorch file that Python cannot load is refused (when Python can be asked).
+    if (isInspected(framework)) await inspectPythonModel(framework, path);
     const artifact = isFolder
       ? await this.artifacts.putFolder(path, options.onProgress)
       : await this.artifacts.putFile(path, options.onProgress);
@@ -94,6 +97,15 @@ export class ModelOperations {
       throw new BerthError('NOT_FOUND', `${what} not found (see \`berth model list\`)`);
     }
     return found;
+  }
+
+  /** What Python reads of a `sklearn` or `pytorch` version (estimator type, TorchScript inputs); undefined for other frameworks. */
+  async inspect(reference: string): Promise<PythonModelReading | undefined> {
+    const local = await this.localFiles(reference);
+    const { framework, artifact } = local.model;
+    if (!isInspected(framework)) return undefined;
+    const path = artifact.kind === 'file' ? join(local.modelDir, artifact.fileName) : local.modelDir;
+    return inspectPythonModel(framework, path);
   }
 
   /** Copies a version's files into `destination` (a file keeps its name; a folder its tree), verifying every byte. */

@@ -4,6 +4,7 @@
  * call the engine; the engine owns worker threads, sessions and batching, and answers with
  * tensors or a typed BerthError (codes from core/errors.ts).
  */
+import type { Framework } from '../core/model.js';
 import type { ModelSignature, TensorDatatype } from '../core/tensor.js';
 import type { CancelSignal } from './cancel.js';
 
@@ -225,7 +226,7 @@ export interface BatchEvent {
 export interface ModelToServe {
   name: string;
   version: string;
-  framework: 'onnx' | 'custom';
+  framework: Framework;
   /** The folder holding the model's files (what a scoring script sees as ctx.modelDir). */
   modelDir: string;
   /** Absolute path of the ONNX file to load; undefined for framework `custom`. */
@@ -238,8 +239,13 @@ export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 /** Resolved engine options: every default already filled in (see scoring/options.ts). */
 export interface EngineOptions {
   models: ModelToServe[];
-  /** Absolute path of the entry script (TS or JS) exporting init(ctx) and run(input, ctx). */
+  /**
+   * Absolute path of the entry script: TS or JS exporting init(ctx) and run(input, ctx), or a
+   * Python `.py` file with init() and run(raw_data) (runtimes/python).
+   */
   scoringScript: string | undefined;
+  /** The Python interpreter for a `.py` script; undefined: $BERTH_PYTHON, else found (runtimes/python/interpreter.ts). */
+  python?: string | undefined;
   /** Number of worker threads. */
   workers: number;
   onnx: {

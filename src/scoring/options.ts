@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
+import { frameworks } from '../core/model.js';
 import { tensorDatatypes } from '../core/tensor.js';
 import type { EngineOptions, ModelToServe } from './engine.js';
 import { MIN_MEMORY_LIMIT_BYTES } from './engine/check-options.js';
@@ -27,7 +28,7 @@ const tensorSpecSchema = z.strictObject({
 const modelSchema = z.strictObject({
   name: z.string().min(1),
   version: z.union([z.string().min(1), z.number().int().positive().transform(String)]),
-  framework: z.enum(['onnx', 'custom']),
+  framework: z.enum(frameworks),
   modelDir: z.string().min(1),
   modelFile: z.string().min(1).optional(),
   signature: z
@@ -125,6 +126,8 @@ export const scoringOptionsSchema = z.strictObject({
   models: z.array(modelSchema).default([]),
   /** Absolute path of the scoring script; absent: ONNX models are served from their signature. */
   scoringScript: z.string().min(1).optional(),
+  /** The Python interpreter for a `.py` scoring script. Default: $BERTH_PYTHON, else /usr/bin/python3 when it imports numpy, else python3. */
+  python: z.string().min(1).optional(),
   /** Opt-in capture of inputs and outputs to rotating JSONL files. */
   dataCollection: z
     .strictObject({
@@ -187,6 +190,7 @@ export interface ResolvedScoringOptions {
 const engineKeys = [
   'models',
   'scoringScript',
+  'python',
   'workers',
   'onnx',
   'batching',
@@ -256,6 +260,7 @@ export function resolveScoringOptions(
     engine: {
       models,
       scoringScript: options.scoringScript,
+      python: options.python,
       workers,
       onnx: options.onnx,
       batching: options.batching,

@@ -22,7 +22,9 @@ export interface DeploymentResolution {
   spec: DeploymentSpec;
 }
 
-const scriptExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
+const scriptExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.py']);
+/** Targets whose replicas can start a Python worker (the machine's own interpreter). */
+const pythonTargets = new Set(['local']);
 
 async function mustExist(path: string, what: string, folder: boolean): Promise<void> {
   const info = await stat(path).catch(() => undefined);
@@ -60,7 +62,7 @@ async function resolveScript(
   if (!scriptExtensions.has(extname(realScript))) {
     throw new BerthError(
       'INVALID_SPEC',
-      `code_configuration.scoring_script ${code.scoring_script}: berth runs JavaScript or TypeScript scoring scripts (init/run), not ${extname(realScript) || 'extensionless files'}`,
+      `code_configuration.scoring_script ${code.scoring_script}: berth runs JavaScript, TypeScript or Python scoring scripts (init/run), not ${extname(realScript) || 'extensionless files'}`,
     );
   }
   return { codeDir: realDir, scoringScript: realScript };
@@ -96,10 +98,16 @@ export async function resolveDeployment(
   }
   const baseDir = resolve(options.baseDir);
   const script = await resolveScript(spec, baseDir);
+  if (extname(script.scoringScript ?? '') === '.py' && !pythonTargets.has(target)) {
+    throw new BerthError(
+      'INVALID_SPEC',
+      `code_configuration.scoring_script ${spec.code_configuration?.scoring_script}: Python scoring scripts run on target ${[...pythonTargets].join(', ')} (and berth serve), not on ${target}`,
+    );
+  }
   const reference = await resolveModelRef(spec, workspace.models, baseDir);
   const local = await workspace.models.localFiles(reference);
   const model = local.model;
-  if (model.framework === 'custom' && script.scoringScript === undefined) {
+  if (model.framework !== 'onnx' && script.scoringScript === undefined) {
     throw new BerthError(
       'INVALID_SPEC',
       `model ${formatModelRef(model)} is not ONNX: give a scoring script (code_configuration) to serve it`,

@@ -9,6 +9,7 @@
  * gateway's job), and persistence (the control plane stores specs and handles and redeploys them
  * after a restart). The adapter owns its clients, processes and connections and frees them in close().
  */
+import type { Framework } from '../core/model.js';
 import type { DeploymentSettings, ResolvedProbe } from '../core/specs/settings.js';
 import type { ModelSignature } from '../core/tensor.js';
 
@@ -81,7 +82,7 @@ export interface ResolvedDeployment extends DeploymentSettings {
   model: {
     name: string;
     version: number;
-    framework: 'onnx' | 'custom';
+    framework: Framework;
     /** Verified local files (the workspace's cache): a folder, and the served ONNX file inside it. */
     modelDir: string;
     modelFile: string | undefined;

@@ -10,6 +10,8 @@ import { createBatchLogger } from './logger.js';
 import { loadOnnxProgram } from './onnx-program.js';
 import type { BatchProgram } from './program.js';
 import { loadScriptProgram } from './script-program.js';
+import { loadPythonProgram } from './python-program.js';
+import { isPythonScript } from '../../scoring/runtimes/python/engine.js';
 import type { BatchScriptContext } from './script-program.js';
 
 export interface ProgramLocation {
@@ -55,6 +57,7 @@ export async function loadProgram(spec: BatchProgramSpec, where: ProgramLocation
     session: openSession,
     logger: createBatchLogger(spec.loggingLevel),
   };
+  if (isPythonScript(spec.scoringScript)) return loadPythonProgram(spec.scoringScript, context);
   return loadScriptProgram(spec.scoringScript, context);
 }
 

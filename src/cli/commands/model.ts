@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BerthError } from '../../core/errors.js';
 import type { ModelVersion } from '../../core/model.js';
 import type { CliContext } from '../context.js';
+import { describeReading } from '../../registry/index.js';
 import { createProgressBar } from '../progress-bar.js';
 import { describeModel, formatBytes, formatTags, printJson, printTable } from '../output.js';
 
@@ -40,7 +41,7 @@ export function registerModelCommands(program: Command, context: CliContext): vo
     .option('--from-job <id>', 'register a file or folder a completed job kept (tagged job=ID)')
     .option(
       '-f, --framework <framework>',
-      'onnx or custom (default: onnx for .onnx files and folders holding one)',
+      'onnx, sklearn, pytorch (TorchScript, or a state dict and its code), python or custom (default: onnx for .onnx files and folders holding one, else custom)',
     )
     .option(
       '--model-file <file>',
@@ -131,7 +132,11 @@ export function registerModelCommands(program: Command, context: CliContext): vo
       try {
         const found = await workspace.models.get(reference);
         if (options.json) printJson(context.io, modelJson(found));
-        else context.io.stdout.write(describeModel(found));
+        else {
+          const reading = await workspace.models.inspect(reference);
+          const extra = reading === undefined ? '' : `${describeReading(reading).join('\n')}\n`;
+          context.io.stdout.write(describeModel(found) + extra);
+        }
       } finally {
         await workspace.close();
       }

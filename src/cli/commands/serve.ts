@@ -6,6 +6,7 @@ import { startGrpcServer } from '../../scoring/grpc/index.js';
 import { describeMemoryLimit, MEMORY_LIMIT_ENV } from '../../scoring/memory-limit.js';
 import { resolveScoringOptions, type ScoringOptions } from '../../scoring/options.js';
 import { startScoringServer } from '../../scoring/server.js';
+import { PYTHON_ENV } from '../../core/python-interpreter.js';
 import type { ModelToServe } from '../../scoring/engine.js';
 import type { CliContext } from '../context.js';
 import { PRIMARY_KEY_ENV, SECONDARY_KEY_ENV, serveKeys, type ServeKeys } from './serve-keys.js';
@@ -17,6 +18,7 @@ interface ServeFlags {
   grpcPort?: string;
   code?: string;
   scoringScript?: string;
+  python?: string;
   workers?: string;
   intraOpThreads?: string;
   executionProvider: string[];
@@ -107,6 +109,7 @@ export function scoringOptionsFromFlags(
     logLevel: flags.logLevel as ScoringOptions['logLevel'],
     scoringScript:
       flags.scoringScript === undefined ? undefined : resolve(flags.code ?? '.', flags.scoringScript),
+    python: flags.python,
     models,
     handleSignals: true,
     exitOnFatal: true,
@@ -124,8 +127,18 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--grpc-port <port>', 'also serve the v2 gRPC protocol on this port')
     .option('--code <dir>', 'folder holding the scoring script (default: the current folder)')
-    .option('--scoring-script <file>', 'entry script exporting init(ctx) and run(input, ctx); TS or JS')
-    .option('--workers <n>', 'worker threads (default: cores / intra-op threads)')
+    .option(
+      '--scoring-script <file>',
+      'entry script: TS or JS exporting init(ctx) and run(input, ctx), or a Python score.py with init() and run(raw_data)',
+    )
+    .option(
+      '--python <path>',
+      `interpreter for a .py script (default: $${PYTHON_ENV}, else /usr/bin/python3 if it imports numpy, else python3)`,
+    )
+    .option(
+      '--workers <n>',
+      'worker threads, or Python processes for a .py script (default: cores / intra-op threads)',
+    )
     .option('--intra-op-threads <n>', 'ONNX Runtime threads per operator (default 1)')
     .option('--execution-provider <name>', 'cpu or cuda, tried in order; repeat for several', collect, [])
     .option(

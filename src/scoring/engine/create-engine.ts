@@ -15,7 +15,6 @@ import type {
   EncodedInferResponse,
   EngineOptions,
   EngineStatistics,
-  InferenceEngine,
   InferRequest,
   InferResponse,
   LoadedModel,
@@ -26,6 +25,7 @@ import type {
   ScriptSchemas,
 } from '../engine.js';
 import { compileScript } from '../runtimes/compile-script.js';
+import { createPythonEngine, isPythonScript } from '../runtimes/python/engine.js';
 import type { CompiledScript } from '../runtimes/compile-script.js';
 import { createLogger } from '../runtimes/logger.js';
 import type { Logger } from '../runtimes/logger.js';
@@ -46,8 +46,9 @@ import { engineHealth } from './health.js';
 import { checkMemoryAtStart, MemoryWatch } from './memory-watch.js';
 import { runsInline } from './placement.js';
 import { validateInferRequest } from './validate.js';
+import type { EngineState, ScoringEngine } from './scoring-engine.js';
 
-export type EngineState = 'starting' | 'ready' | 'closing' | 'closed';
+export type { EngineState, ScoringEngine } from './scoring-engine.js';
 
 /**
  * Bodies at least this large are decoded on a worker (when the model allows, see acceptsEncoded):
@@ -55,23 +56,10 @@ export type EngineState = 'starting' | 'ready' | 'closing' | 'closed';
  */
 export const ENCODED_MIN_BYTES = 64 * 1024;
 
-/** The engine createEngine returns: the contract plus the members engine.ts marks optional. */
-export interface ScoringEngine extends InferenceEngine {
-  readonly state: EngineState;
-  scriptSchemas(): ScriptSchemas | undefined;
-  engineStatistics(): EngineStatistics;
-  onBatch(listener: BatchListener): () => void;
-  health(): EngineHealth;
-  onFatal(listener: (failure: EngineFailure) => void): () => void;
-  acceptsEncoded(model: string, version: string, byteLength: number): boolean;
-  inferEncoded(request: EncodedInferRequest): Promise<EncodedInferResponse>;
-  /** Where a loaded model's tensor inference runs (see placement.ts); NOT_FOUND when not loaded. */
-  placement(name: string, version?: string): 'inline' | 'workers';
-}
-
 /** Resolves once every worker has loaded and warmed every model; rejects (workers stopped) otherwise. */
 export async function createEngine(options: EngineOptions): Promise<ScoringEngine> {
   checkOptions(options);
+  if (isPythonScript(options.scoringScript)) return createPythonEngine(options);
   const logger = createLogger('berth-engine');
   const script = options.scoringScript === undefined ? undefined : await compileScript(options.scoringScript);
   const table = new ModelTable(options.batching.enabled);

@@ -10,11 +10,11 @@
  * the HTTP work, and with a scoring script deployed everything stays on workers, so user code
  * keeps its isolation ('always' overrides that for tensor inference, which never runs the script).
  */
-import type { EngineOptions } from '../engine.js';
+import type { EngineOptions, ModelToServe } from '../engine.js';
 
 export function runsInline(
   execution: EngineOptions['execution'],
-  framework: 'onnx' | 'custom',
+  framework: ModelToServe['framework'],
   hasScript: boolean,
   /** The fastest warm-up run a worker measured, ms; undefined when warm-up failed. */
   runMs: number | undefined,

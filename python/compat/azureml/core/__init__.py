@@ -1,0 +1,3 @@
+from azureml.core.model import Model
+
+__all__ = ["Model"]

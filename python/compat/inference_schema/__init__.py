@@ -1,0 +1,1 @@
+"""berth's stand-in for the `inference-schema` package: decorators and parameter types."""

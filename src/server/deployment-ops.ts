@@ -84,9 +84,12 @@ export async function createDeployment(
       );
     }
     const target = input.spec.target ?? endpoint.target;
-    await state.targets.get(target);
+    const driver = await state.targets.get(target);
     // Resolution registers an inline model: the stored spec names the version it registered.
     const { resolved, spec } = await resolveDeployment(input.spec, state, target, { baseDir: input.baseDir });
+    // What the target cannot run (e.g. more replicas than it can hold) is refused before it is
+    // recorded, so it never becomes a stored deployment that a restart would try again.
+    await driver.validate?.(resolved);
     const { messages, progress } = collector();
     const record = await state.store.recordDeployment({
       endpointName,

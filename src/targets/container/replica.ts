@@ -8,6 +8,7 @@
  * Only the first start reports its error to the caller, with the server's own failure line
  * (e.g. the scoring script's init error) when the container printed one.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toBerthError } from '../../core/errors.js';
 import { notReadyWithin, probe } from '../shared/probe.js';
@@ -38,6 +39,8 @@ export class ContainerReplica implements ManagedReplica {
   private restartedByProbe = 0;
   private engineRestarts = 0;
   private readonly run = new AbortController();
+  /** BERTH_REPLICA_TOKEN of the container: the gateway sends it, nobody else knows it. */
+  private readonly token = randomBytes(24).toString('base64url');
   private stopping: Promise<void> | undefined;
 
   constructor(
@@ -58,7 +61,14 @@ export class ContainerReplica implements ManagedReplica {
 
   status(): ReplicaStatus {
     const state = this.state === 'stopped' ? 'draining' : this.state;
-    return { id: this.id, url: this.url, state, restarts: this.restarts, reason: this.reason };
+    return {
+      id: this.id,
+      url: this.url,
+      state,
+      restarts: this.restarts,
+      reason: this.reason,
+      token: this.token,
+    };
   }
 
   /** Creates and starts the container; resolves once it is ready, rejects (and removes it) otherwise. */
@@ -72,6 +82,7 @@ export class ContainerReplica implements ManagedReplica {
         this.image,
         this.spec,
         this.identity,
+        this.token,
       );
       await startContainer(this.engine, this.config.dockerHost, this.containerId);
       await this.waitReady(this.containerId, this.spec.readinessProbe, Date.now());

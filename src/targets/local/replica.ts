@@ -20,6 +20,8 @@ export type ReplicaState = ReplicaStatus['state'] | 'stopped';
 export interface ReplicaOptions {
   id: string;
   host: string;
+  /** The replica token (BERTH_REPLICA_TOKEN in its environment), for the gateway and the status probe. */
+  token: string;
   process: Omit<ProcessOptions, 'onLine'>;
   onLine(stream: 'stdout' | 'stderr', text: string): void;
   readiness: ProbeSettings;
@@ -56,7 +58,14 @@ export class Replica implements ManagedReplica {
 
   status(): ReplicaStatus {
     const state = this.state === 'stopped' ? 'draining' : this.state;
-    return { id: this.id, url: this.url, state, restarts: this.restarts, reason: this.reason };
+    return {
+      id: this.id,
+      url: this.url,
+      state,
+      restarts: this.restarts,
+      reason: this.reason,
+      token: this.options.token,
+    };
   }
 
   /** The first start: resolves once ready, rejects with the server's own error (no restart). */

@@ -11,6 +11,7 @@
 import { BerthError, toBerthError } from '../../core/errors.js';
 import type { DeploymentStatus, Progress, ReplicaStatus, ResolvedDeployment } from '../target.js';
 import type { ManagedReplica, ReplicaFactory } from './replica.js';
+import { startParallelism } from './replica-limits.js';
 import { deploymentStatus, type DeploymentPhase } from './status.js';
 
 export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R, V> = ReplicaFactory<R, V>> {
@@ -134,16 +135,15 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     progress(
       `${this.id}: starting ${replicas.length} ${this.factory.noun}(s) of generation ${generation}${source === undefined ? '' : ` from ${source}`}`,
     );
-    const started = replicas.map((replica) => replica.start(signal));
-    // Recorded as soon as they exist, so a crashed control plane's orphans can be found.
-    this.factory.record?.([...this.members(), ...replicas]);
-    const results = await Promise.allSettled(started);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    // Recorded as they start, so a crashed control plane's orphans can be found.
+    const failed = await startBounded(replicas, startParallelism, signal, () =>
+      this.factory.record?.([...this.members(), ...replicas]),
+    );
     if (failed !== undefined) {
       const grace = this.factory.abandonGraceMs(spec);
       await Promise.all(replicas.map((replica) => replica.stop(grace)));
       this.factory.record?.(this.members());
-      throw toBerthError(failed.reason);
+      throw toBerthError(failed.error);
     }
     return replicas;
   }
@@ -161,4 +161,42 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     for (const replica of replicas) this.draining.delete(replica);
     this.factory.record?.(this.members());
   }
+}
+
+/**
+ * Starts replicas at most `lanes` at a time, so a large set never spawns all at once (a machine
+ * stays responsive, a failure shows early). After a failure no further replica starts; those
+ * already starting finish. Resolves with the first failure, or undefined.
+ */
+async function startBounded(
+  replicas: readonly ManagedReplica[],
+  lanes: number,
+  signal: AbortSignal | undefined,
+  onStart: () => void,
+): Promise<{ error: unknown } | undefined> {
+  let next = 0;
+  let first = true;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < replicas.length && signal?.aborted !== true) {
+      const replica = replicas[next]!;
+      next += 1;
+      const starting = replica.start(signal);
+      if (!first) onStart();
+      try {
+        await starting;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  // Every lane's first start happens now, synchronously: they are recorded together.
+  const running = Array.from({ length: Math.min(lanes, replicas.length) }, lane);
+  first = false;
+  onStart();
+  await Promise.all(running);
+  if (failure === undefined && next < replicas.length) {
+    failure = { error: new BerthError('SHUTTING_DOWN', 'the start was cancelled') };
+  }
+  return failure;
 }

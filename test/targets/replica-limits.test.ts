@@ -110,4 +110,22 @@ describe('replica limits', () => {
     assert.equal(factory.events.filter((event) => event.startsWith('start')).length, startParallelism);
     assert.equal(set.phase, 'failed');
   });
+
+  it('remove() during a start stops the replicas starting and starts no further one', async () => {
+    const factory = new FakeReplicas();
+    const set = new ReplicaSet<FakeReplica, string, FakeReplicas>('ep/blue', fakeSpec(6), factory);
+    const deployed = set.deploy('v1', () => undefined);
+    await settle();
+    const removed = set.remove();
+    await settle();
+    // The fake replicas settle their start by hand: a real one rejects once its stop begins.
+    for (const replica of factory.generation(1).slice(0, startParallelism))
+      replica.failStart(new Error('start cancelled'));
+    await removed;
+    await assert.rejects(deployed, /start cancelled/);
+    const started = factory.generation(1).slice(0, startParallelism);
+    assert.ok(started.every((replica) => replica.stoppedWith === 0));
+    assert.equal(factory.events.filter((event) => event.startsWith('start')).length, startParallelism);
+    assert.equal(set.phase, 'removed');
+  });
 });

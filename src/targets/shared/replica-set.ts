@@ -22,6 +22,10 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
   version: V | undefined;
   private current: R[] = [];
   private readonly draining = new Set<R>();
+  /** Replicas of a generation still starting: remove() stops them too. */
+  private readonly starting = new Set<R>();
+  /** Aborted by remove(): a generation still starting starts no further replica. */
+  private readonly removing = new AbortController();
 
   constructor(
     readonly id: string,
@@ -48,6 +52,8 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
 
   /** Records a failure, including one before any replica started (e.g. the image build). */
   fail(error: unknown): void {
+    // A start cut short by remove() is no failure: the deployment is going away.
+    if (this.phase === 'deleting' || this.phase === 'removed') return;
     this.phase = 'failed';
     this.failure = toBerthError(error).message;
   }
@@ -88,10 +94,12 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
 
   async remove(): Promise<void> {
     this.phase = 'deleting';
+    this.removing.abort();
+    const starting = [...this.starting];
     const all = this.current;
     this.current = [];
     const grace = this.factory.drainGraceMs(this.spec);
-    await this.drain(all, grace);
+    await Promise.all([this.drain(all, grace), ...starting.map((replica) => replica.stop(0))]);
     // Replicas an update is still draining: stop() is idempotent, so this waits for them.
     await Promise.all([...this.draining].map((replica) => replica.stop(grace)));
     this.phase = 'removed';
@@ -104,9 +112,9 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     return this.current.map((replica) => replica.status());
   }
 
-  /** Every replica still alive: serving, then draining. */
+  /** Every replica still alive: serving, starting, then draining. */
   members(): R[] {
-    return [...this.current, ...this.draining];
+    return [...this.current, ...this.starting, ...this.draining];
   }
 
   status(): DeploymentStatus {
@@ -117,7 +125,7 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
       instanceCount: this.spec.instanceCount,
       creating: `${this.factory.preparing === undefined ? '' : `${this.factory.preparing} and `}starting ${this.spec.instanceCount} ${this.factory.noun}(s)`,
       serving: this.replicas(),
-      all: this.members().map((replica) => replica.status()),
+      all: [...this.current, ...this.draining].map((replica) => replica.status()),
     });
   }
 
@@ -135,10 +143,18 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     progress(
       `${this.id}: starting ${replicas.length} ${this.factory.noun}(s) of generation ${generation}${source === undefined ? '' : ` from ${source}`}`,
     );
-    // Recorded as they start, so a crashed control plane's orphans can be found.
-    const failed = await startBounded(replicas, startParallelism, signal, () =>
-      this.factory.record?.([...this.members(), ...replicas]),
-    );
+    for (const replica of replicas) this.starting.add(replica);
+    const cancel =
+      signal === undefined ? this.removing.signal : AbortSignal.any([signal, this.removing.signal]);
+    let failed: { error: unknown } | undefined;
+    try {
+      // Recorded as they start, so a crashed control plane's orphans can be found.
+      failed = await startBounded(replicas, startParallelism, cancel, () =>
+        this.factory.record?.(this.members()),
+      );
+    } finally {
+      for (const replica of replicas) this.starting.delete(replica);
+    }
     if (failed !== undefined) {
       const grace = this.factory.abandonGraceMs(spec);
       await Promise.all(replicas.map((replica) => replica.stop(grace)));

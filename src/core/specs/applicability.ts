@@ -161,7 +161,7 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
     container: read('the container CPU limit (NanoCpus) and scoring worker threads'),
   },
   'resources.memoryBytes': {
-    local: { use: 'checked', by: 'validate.ts warns that local does not enforce it' },
+    local: read("BERTH_MEMORY_LIMIT_BYTES: the scoring server's whole-process limit (validate.ts says so)"),
     container: read('the container memory limit, checked against the 48 GB row'),
   },
   'resources.gpu': {

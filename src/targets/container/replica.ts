@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toBerthError } from '../../core/errors.js';
 import { notReadyWithin, probe } from '../shared/probe.js';
+import { readReplicaStatus, ReplacementWatch } from '../shared/replica-events.js';
 import type { ManagedReplica } from '../shared/replica.js';
 import type { ProbeSettings, ReplicaStatus, ResolvedDeployment } from '../target.js';
 import type { ResolvedContainerTargetConfig } from './config.js';
@@ -42,6 +43,7 @@ export class ContainerReplica implements ManagedReplica {
   /** BERTH_REPLICA_TOKEN of the container: the gateway sends it, nobody else knows it. */
   private readonly token = randomBytes(24).toString('base64url');
   private stopping: Promise<void> | undefined;
+  private readonly replacements = new ReplacementWatch();
 
   constructor(
     private readonly engine: Engine,
@@ -115,6 +117,13 @@ export class ContainerReplica implements ManagedReplica {
       this.state = 'stopped';
     })();
     return this.stopping;
+  }
+
+  /** New worker replacements inside the server become the replica's reason. */
+  private async readEvents(url: string, timeoutMs: number): Promise<void> {
+    const status = await readReplicaStatus(url, this.token, timeoutMs);
+    if (status === undefined) return;
+    for (const event of this.replacements.observe(status)) this.reason = event;
   }
 
   private async refreshUrl(id: string): Promise<boolean> {
@@ -193,11 +202,13 @@ export class ContainerReplica implements ManagedReplica {
       const dead = await probe(`${this.url}/`, liveness.timeoutMs);
       if (signal.aborted) return;
       liveFailed = dead === undefined ? 0 : liveFailed + 1;
+      if (dead === undefined) await this.readEvents(this.url, liveness.timeoutMs);
       if (dead !== undefined && liveFailed >= liveness.failureThreshold) {
         this.state = 'starting';
         this.reason = `liveness probe failed ${liveFailed} times (${dead}): restarting`;
         this.restartedByProbe += 1;
         liveFailed = 0;
+        this.replacements.reset();
         await restartContainer(this.engine, this.config.dockerHost, id).catch(() => undefined);
         await this.refreshUrl(id).catch(() => false);
         nextLiveness = Date.now() + liveness.initialDelayMs;

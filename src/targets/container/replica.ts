@@ -44,6 +44,8 @@ export class ContainerReplica implements ManagedReplica {
   private readonly token = randomBytes(24).toString('base64url');
   private stopping: Promise<void> | undefined;
   private readonly replacements = new ReplacementWatch();
+  /** The container's status at the last inspect: running, restarting, exited, … */
+  private lastStatus = 'created';
 
   constructor(
     private readonly engine: Engine,
@@ -126,8 +128,30 @@ export class ContainerReplica implements ManagedReplica {
     for (const event of this.replacements.observe(status)) this.reason = event;
   }
 
+  /**
+   * A container that stopped and that the engine will not restart (killed from outside, or past
+   * its restart policy's tries) is started again, after the probe period that found it down.
+   */
+  private async startStopped(id: string): Promise<void> {
+    if (this.lastStatus !== 'exited' && this.lastStatus !== 'dead' && this.lastStatus !== 'created') return;
+    const why = this.reason ?? `container ${this.lastStatus}`;
+    this.restartedByProbe += 1;
+    this.replacements.reset();
+    this.reason = `${why}: started again (restart ${this.restarts})`;
+    await startContainer(this.engine, this.config.dockerHost, id).catch((error: unknown) => {
+      this.reason = `${why}: cannot start it again: ${toBerthError(error).message}`;
+    });
+  }
+
   private async refreshUrl(id: string): Promise<boolean> {
     const state = await inspectContainer(this.engine, this.config.dockerHost, id);
+    this.lastStatus = state.status;
+    if (state.restartCount > this.engineRestarts && this.state !== 'draining') {
+      // Its process ended and the engine started it again: a new process, booting.
+      this.state = 'starting';
+      this.reason = `the engine restarted the container (its process exited with code ${state.exitCode})`;
+      this.replacements.reset();
+    }
     this.engineRestarts = state.restartCount;
     this.url =
       state.hostPort === undefined || !state.running
@@ -182,8 +206,12 @@ export class ContainerReplica implements ManagedReplica {
         readyFailed = 0;
         readyPassed += 1;
         if (this.state !== 'ready' && readyPassed >= readiness.successThreshold) {
+          // Back from a restart, it keeps what happened (the engine's logs do not say it).
+          const restarted = this.state === 'starting' && this.reason !== undefined;
           this.state = 'ready';
-          this.reason = undefined;
+          this.reason = restarted
+            ? `ready again after: ${this.reason!.replace(/^ready again after: /, '')}`
+            : undefined;
         }
       } else {
         readyPassed = 0;
@@ -191,13 +219,17 @@ export class ContainerReplica implements ManagedReplica {
         // An engine that does not answer says nothing about the container: its state stays.
         const running = await this.refreshUrl(id).catch(() => undefined);
         if (signal.aborted) return;
-        if (running === false) this.state = 'starting';
-        else if (readyFailed >= readiness.failureThreshold && this.state === 'ready') {
+        if (running === false) {
+          this.state = 'starting';
+          await this.startStopped(id);
+        } else if (readyFailed >= readiness.failureThreshold && this.state === 'ready') {
           this.state = 'unhealthy';
           this.reason = `readiness probe failed ${readyFailed} times (${failure})`;
         }
       }
-      if (Date.now() < nextLiveness || this.url === undefined) continue;
+      // Liveness counts once a (re)started container was ready: while it boots, its published port
+      // may reset connections, and restarting it then would only start the boot again.
+      if (Date.now() < nextLiveness || this.url === undefined || this.state === 'starting') continue;
       nextLiveness = Date.now() + liveness.periodMs;
       const dead = await probe(`${this.url}/`, liveness.timeoutMs);
       if (signal.aborted) return;

@@ -1,24 +1,7 @@
-// Type-aware lint: floating promises are errors, and the layers keep their direction
-// (core imports nothing of berth; scoring imports only core).
+// Type-aware lint: floating promises are errors. The layers' direction is checked by
+// scripts/check-layers.mjs (npm run lint runs both).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-
-const layerRule = (allowed, forbidden) => ({
-  files: [`src/${allowed}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: forbidden.map((layer) => ({
-          group: [`**/${layer}/*`, `**/${layer}/**`, `../${layer}`, `../../${layer}`],
-          message: `src/${allowed} must not import src/${layer} (see ARCHITECTURE.md, Layout).`,
-        })),
-      },
-    ],
-  },
-});
-
-const layers = ['workspace', 'registry', 'scoring', 'endpoints', 'targets', 'batch', 'server', 'sdk', 'cli'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'examples/**/*.js', '.berth/**', 'coverage/**'] },
@@ -68,9 +51,4 @@ export default tseslint.config(
       },
     },
   },
-  layerRule('core', layers),
-  layerRule(
-    'scoring',
-    layers.filter((l) => l !== 'scoring'),
-  ),
 );

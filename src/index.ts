@@ -16,9 +16,9 @@
  */
 export { Workspace } from './sdk/workspace.js';
 export type { WorkspaceOptions } from './sdk/workspace.js';
-export { ModelOperations } from './sdk/models.js';
-export type { RegisterModelOptions } from './sdk/models.js';
-export type { ProgressCallback } from './sdk/progress.js';
+export { ModelOperations } from './registry/model-operations.js';
+export type { RegisterModelOptions } from './registry/model-operations.js';
+export type { ProgressCallback } from './core/progress.js';
 export { BatchOperations } from './sdk/batch.js';
 export type {
   BatchRunOptions,
@@ -28,6 +28,12 @@ export type {
   BatchProgress,
   LogLine,
 } from './sdk/batch.js';
+
+export { JobOperations } from './sdk/jobs.js';
+export type { CreateJobOptions, JobView } from './sdk/jobs.js';
+export { run, createJobRun } from './jobs/run-log.js';
+export type { JobRun } from './jobs/run-log.js';
+export type { MetricSeries, MetricPoint, RunMetrics } from './jobs/metrics.js';
 
 export { EndpointOperations } from './sdk/endpoints.js';
 export type {

@@ -1,4 +1,4 @@
-import type { ProgressCallback } from '../sdk/progress.js';
+import type { ProgressCallback } from '../core/progress.js';
 import type { CliIo } from './output.js';
 import { formatBytes } from './output.js';
 

@@ -22,6 +22,7 @@ import { BerthError, isErrorCode, toBerthError } from '../core/errors.js';
 import { assertName } from '../core/names.js';
 import { DeploymentAdmission } from './admission.js';
 import { Balancer, noReplicaReason } from './balancer.js';
+import { checkDeclaredLength, watchBodySize } from './body-limit.js';
 import { namedDeployment } from './headers.js';
 import { bearerToken, keyMatches } from './keys.js';
 import { Mirror } from './mirror.js';
@@ -203,6 +204,7 @@ export class Gateway {
       const endpoint = this.endpoints.get(route.endpoint);
       if (endpoint === undefined) throw new BerthError('NOT_FOUND', `endpoint "${route.endpoint}" not found`);
       this.authenticate(endpoint.config, req);
+      checkDeclaredLength(req, this.options.maxBodyBytes);
       await this.route(endpoint, route, req, res);
     } catch (error) {
       sendError(res, req, family, toBerthError(error));
@@ -270,6 +272,12 @@ export class Gateway {
           noReplicaReason(deployment.name, replicas, deployment.instanceCount),
         );
       const copy = named ? undefined : this.mirrorFor(endpoint, route, req);
+      // Answering 413 closes the client's connection; that aborts the request, which ends the
+      // proxy's upstream request too.
+      watchBodySize(req, this.options.maxBodyBytes, (error) => {
+        res.setHeader('connection', 'close');
+        sendError(res, req, route.family, error);
+      });
       await forward({
         req,
         res,

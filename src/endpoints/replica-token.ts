@@ -7,7 +7,7 @@
  * a log, a status view or an `Authorization` header.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { REPLICA_TOKEN_HEADER } from '../scoring/auth.js';
+import { REPLICA_TOKEN_HEADER } from '../core/replica-token.js';
 
 const userName = 'replica';
 

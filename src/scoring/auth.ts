@@ -9,16 +9,14 @@
  * replica's loopback port behind the gateway's back (the gateway checks the endpoint's keys).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER } from '../core/replica-token.js';
 
 export interface ApiKeys {
   primaryKey: string;
   secondaryKey: string | undefined;
 }
 
-/** The variable a target sets to a replica's token. */
-export const REPLICA_TOKEN_ENV = 'BERTH_REPLICA_TOKEN';
-/** The header the gateway sends the replica token in. */
-export const REPLICA_TOKEN_HEADER = 'x-berth-replica-token';
+export { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER };
 
 export interface Auth {
   /** False when no key is set: every request is let in. */

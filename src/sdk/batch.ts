@@ -38,7 +38,7 @@ import { planJob } from '../batch/plan.js';
 import type { InputType } from '../batch/plan.js';
 import type { BatchTarget } from '../targets/registry.js';
 import { findBatchTarget, reopenBatchTarget, type FindTarget } from './batch-compute.js';
-import type { ModelOperations } from './models.js';
+import type { ModelOperations } from '../registry/model-operations.js';
 
 export type { BatchJobState, BatchJobStatus, LogLine } from '../batch/jobs.js';
 export type { BatchProgress } from '../batch/coordinator.js';

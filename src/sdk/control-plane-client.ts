@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { BerthError, deserializeError, isErrorCode } from '../core/errors.js';
 import { findServer, startServer, type StartServerOptions } from './control-plane-process.js';
-import type { ServerFile } from './server-file.js';
+import type { ServerFile } from '../workspace/server-file.js';
 
 export interface ConnectOptions extends StartServerOptions {
   /** Start the server when none runs. Default true. */

@@ -5,13 +5,11 @@
  * recorded server that does not answer its health check is treated as gone.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError, isErrorCode } from '../core/errors.js';
-import { lockHolder } from '../server/lock.js';
-import { readServerFile, type ServerFile } from './server-file.js';
+import { readServerFile, type ServerFile } from '../workspace/server-file.js';
 
 /** dist/src/sdk/control-plane-process.js → dist/src/server/main.js */
 const serverEntry = fileURLToPath(new URL('../server/main.js', import.meta.url));
@@ -122,77 +120,28 @@ export async function startServer(
   );
 }
 
-export interface StoppedServer {
-  pid: number;
-  /**
-   * `asked`: it stopped when asked (POST /api/shutdown); `terminated`: on SIGTERM (it answered no
-   * health check); `killed`: it was still running `timeoutMs` later, and got SIGKILL.
-   */
-  how: 'asked' | 'terminated' | 'killed';
-}
-
-/**
- * Stops the workspace's server (replicas stopped, state kept); undefined when none runs. The
- * server is found by the workspace lock and the pid its holder wrote, so a busy server that answers
- * no health check is stopped too: asked over the API when it answers, else SIGTERM, and SIGKILL
- * (its whole process group when it leads one: the replicas it started) past `timeoutMs`.
- */
-export async function stopWorkspaceServer(
-  workspaceDir: string,
-  timeoutMs = 30_000,
-): Promise<StoppedServer | undefined> {
-  // Only the lock's holder is signalled: a stale file's pid may belong to another process by now.
-  const pid = lockHolder(workspaceDir);
-  if (pid === undefined) return undefined;
-  const file = await readServerFile(workspaceDir);
-  const asked =
-    file?.pid === pid &&
-    (await fetch(`${file.url}/api/shutdown`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${file.token}` },
-      signal: AbortSignal.timeout(5000),
-    }).then(
-      (response) => response.ok,
-      () => false,
-    ));
-  if (!asked) signal(pid, 'SIGTERM');
-  if (await exits(pid, timeoutMs)) return { pid, how: asked ? 'asked' : 'terminated' };
-  if (leadsProcessGroup(pid)) signal(-pid, 'SIGKILL');
-  signal(pid, 'SIGKILL');
-  await exits(pid, 10_000);
-  return { pid, how: 'killed' };
-}
-
 /** Stops the workspace's server (replicas stopped, state kept); false when none ran. */
 export async function stopServer(workspaceDir: string, timeoutMs = 30_000): Promise<boolean> {
-  return (await stopWorkspaceServer(workspaceDir, timeoutMs)) !== undefined;
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Gone already.
-  }
-}
-
-async function exits(pid: number, timeoutMs: number): Promise<boolean> {
+  // Only a server that answered its health check with its pid is signalled: a stale file's pid
+  // may belong to another process by now.
+  const file = await findServer(workspaceDir);
+  if (file === undefined) return false;
+  const asked = await fetch(`${file.url}/api/shutdown`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${file.token}` },
+    signal: AbortSignal.timeout(5000),
+  }).then(
+    (response) => response.ok,
+    () => false,
+  );
+  if (!asked) process.kill(file.pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
+  while (isAlive(file.pid)) {
+    if (Date.now() > deadline) {
+      process.kill(file.pid, 'SIGKILL');
+      break;
+    }
     await sleep(50);
   }
   return true;
-}
-
-/** Whether `pid` leads its process group (a detached server does): Linux /proc; false elsewhere. */
-function leadsProcessGroup(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[2]) === pid;
-  } catch {
-    return false;
-  }
 }

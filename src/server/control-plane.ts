@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toBerthError } from '../core/errors.js';
 import { startGateway, type Gateway } from '../endpoints/index.js';
-import { ModelOperations } from '../sdk/models.js';
+import { ModelOperations } from '../registry/model-operations.js';
 import { openWorkspaceParts, type WorkspaceParts } from '../workspace/index.js';
 import { restoreDeployments } from './deployment-ops.js';
 import { KeyedSerializer } from './serial.js';

@@ -3,10 +3,11 @@
  * update (`--set` edits or a new spec), delete (refused while it takes traffic), logs, and the
  * redeploy of every stored deployment when the control plane starts.
  */
+import { stat } from 'node:fs/promises';
 import { BerthError, toBerthError } from '../core/errors.js';
 import { applySpecEdits, type DeploymentSpec } from '../core/specs/index.js';
-import { resolveDeployment } from '../sdk/resolve-deployment.js';
-import type { LogLine, LogOptions } from '../targets/target.js';
+import { resolveDeployment } from '../targets/resolve-deployment.js';
+import type { LogLine, LogOptions, ResolvedDeployment } from '../targets/target.js';
 import type { DeploymentRecord } from '../workspace/index.js';
 import { isHandle, syncEndpoint } from './routing.js';
 import { mustGetDeployment, mustGetEndpoint, storedSpec, type ControlPlaneState } from './state.js';
@@ -38,7 +39,28 @@ function collector(): { messages: string[]; progress: (message: string) => void 
   return { messages, progress: (message) => messages.push(message) };
 }
 
-/** Resolves, deploys and records the outcome: Healthy with the handle, or Failed with the reason. */
+/**
+ * The resolved form a stored deployment is deployed from: the one recorded when it was created or
+ * updated. A record from before resolved forms were kept, or whose model files have left the
+ * cache, is resolved again from its stored spec (which names the pinned model version).
+ */
+async function resolvedOf(state: ControlPlaneState, record: DeploymentRecord): Promise<ResolvedDeployment> {
+  const stored = storedSpec(record);
+  if (stored.resolved !== undefined && (await exists(stored.resolved.model.modelDir))) return stored.resolved;
+  const { resolved } = await resolveDeployment(stored.spec, state, record.target, {
+    baseDir: stored.baseDir,
+  });
+  return resolved;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Deploys a stored deployment and records the outcome: Healthy with the handle, or Failed with the reason. */
 async function deployRecord(
   state: ControlPlaneState,
   record: DeploymentRecord,
@@ -46,10 +68,7 @@ async function deployRecord(
 ): Promise<DeploymentRecord> {
   const { endpointName, deploymentName } = record;
   try {
-    const stored = storedSpec(record);
-    const { resolved } = await resolveDeployment(stored.spec, state, record.target, {
-      baseDir: stored.baseDir,
-    });
+    const resolved = await resolvedOf(state, record);
     const target = await state.targets.get(record.target);
     const handle = await target.deploy(resolved, progress);
     const status = await target.status(handle);
@@ -85,7 +104,8 @@ export async function createDeployment(
     }
     const target = input.spec.target ?? endpoint.target;
     const driver = await state.targets.get(target);
-    // Resolution registers an inline model: the stored spec names the version it registered.
+    // Resolved once, here: resolution registers an inline model, and the record keeps the spec
+    // naming the version it registered together with the resolved form every later step reads.
     const { resolved, spec } = await resolveDeployment(input.spec, state, target, { baseDir: input.baseDir });
     // What the target cannot run (e.g. more replicas than it can hold) is refused before it is
     // recorded, so it never becomes a stored deployment that a restart would try again.
@@ -96,7 +116,7 @@ export async function createDeployment(
       deploymentName: name,
       modelName: resolved.model.name,
       modelVersion: resolved.model.version,
-      spec: { spec, baseDir: input.baseDir },
+      spec: { spec, baseDir: input.baseDir, resolved },
       target,
       state: 'Creating',
     });
@@ -141,7 +161,7 @@ export async function updateDeployment(
         : await driver.deploy(resolved, progress);
       const status = await driver.status(handle);
       const updated = await state.store.updateDeployment(endpointName, name, {
-        spec: { spec, baseDir },
+        spec: { spec, baseDir, resolved },
         modelName: resolved.model.name,
         modelVersion: resolved.model.version,
         handle,

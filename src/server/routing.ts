@@ -6,8 +6,7 @@
 import type { GatewayDeployment } from '../endpoints/types.js';
 import type { DeploymentHandle, ReplicaStatus } from '../targets/target.js';
 import type { DeploymentRecord } from '../workspace/index.js';
-import { storedSpec, type ControlPlaneState } from './state.js';
-import { resolveDeploymentSettings } from '../core/specs/index.js';
+import { storedSettings, storedSpec, type ControlPlaneState } from './state.js';
 
 interface LiveReplicas {
   currentReplicas(handle: DeploymentHandle): ReplicaStatus[];
@@ -25,7 +24,7 @@ async function gatewayDeployment(
   state: ControlPlaneState,
   record: DeploymentRecord,
 ): Promise<GatewayDeployment> {
-  const settings = resolveDeploymentSettings(storedSpec(record).spec);
+  const settings = storedSettings(storedSpec(record));
   const handle = record.handle;
   // A target that cannot be opened (e.g. its record was deleted) serves no replicas.
   const target = await state.targets.get(record.target).catch(() => undefined);

@@ -5,7 +5,7 @@
  *
  * States: starting → running → stopping → stopped.
  */
-import { writeServerFile, removeServerFile } from '../sdk/server-file.js';
+import { writeServerFile, removeServerFile } from '../workspace/server-file.js';
 import { ControlPlane } from './control-plane.js';
 import { Router } from './http/router.js';
 import { deploymentRoutes, endpointRoutes, workspaceRoutes } from './http/routes.js';

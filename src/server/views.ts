@@ -5,11 +5,10 @@
  */
 import type { DeploymentStateName, DeploymentView, EndpointView } from '../core/specs/index.js';
 import { formatModelRef } from '../core/names.js';
-import { resolveDeploymentSettings } from '../core/specs/index.js';
 import type { DeploymentStatus } from '../targets/target.js';
 import type { DeploymentRecord, EndpointRecord } from '../workspace/index.js';
 import { isHandle } from './routing.js';
-import { storedSpec, type ControlPlaneState } from './state.js';
+import { storedSettings, storedSpec, type ControlPlaneState } from './state.js';
 
 async function liveStatus(
   state: ControlPlaneState,
@@ -39,7 +38,7 @@ export async function deploymentView(
     model: formatModelRef({ name: record.modelName, version: record.modelVersion }),
     state: live?.state ?? record.state,
     reason: live === undefined ? record.reason : (live.reason ?? null),
-    instanceCount: resolveDeploymentSettings(stored.spec).instanceCount,
+    instanceCount: storedSettings(stored).instanceCount,
     replicas: (live?.replicas ?? []).map((replica) => ({
       id: replica.id,
       url: replica.url ?? null,

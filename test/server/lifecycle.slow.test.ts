@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasErrorCode, type ErrorCode } from '../../src/core/errors.js';
 import { stopServer } from '../../src/sdk/control-plane-process.js';
@@ -53,9 +54,12 @@ describe('endpoints and deployments through the SDK and a real control plane', (
 
   it('serves a 0% green deployment only when asked for by header', async () => {
     const green = await endpoints.createDeployment({
-      file: await ws.yaml('green', linearDeployment('green', 'shop')),
+      // No version: the latest, resolved once at create and kept through updates and restarts.
+      file: await ws.yaml('green', linearDeployment('green', 'shop').replace('azureml:linear:1', 'linear')),
     });
     assert.equal(green.deployment.traffic, 0);
+    assert.equal(green.deployment.model, 'linear:1');
+    assert.equal(green.deployment.spec.model, 'linear:1');
     const direct = await endpoints.invoke('shop', { body: linearRequest, deployment: 'green' });
     assert.equal(direct.deployment, 'green');
     for (let i = 0; i < 5; i += 1)
@@ -150,6 +154,13 @@ describe('endpoints and deployments through the SDK and a real control plane', (
     const before = await endpoints.get('shop');
     const keys = await endpoints.getCredentials('shop');
     const oldReplicas = before.deployments.flatMap((d) => d.replicas.map((r) => r.url ?? ''));
+    const workspace = await Workspace.open({ dir: ws.dir });
+    try {
+      const path = join(ws.root, 'linear.onnx');
+      assert.equal((await workspace.models.register({ name: 'linear', path })).version, 2);
+    } finally {
+      await workspace.close();
+    }
     assert.equal(await stopServer(ws.dir), true);
     for (const url of oldReplicas) {
       await assert.rejects(fetch(`${url}/`), 'replicas stop with the server');
@@ -164,6 +175,11 @@ describe('endpoints and deployments through the SDK and a real control plane', (
     assert.deepEqual(await restarted.getCredentials('shop'), keys);
     assert.equal(healthy.scoringUri, before.scoringUri, 'the gateway port is kept');
     assert.equal(healthy.deployments.find((d) => d.name === 'green')?.instanceCount, 2);
+    assert.equal(
+      healthy.deployments.find((d) => d.name === 'green')?.model,
+      'linear:1',
+      'the version resolved at create',
+    );
     const answer = await restarted.invoke('shop', { body: linearRequest });
     assert.equal(answer.status, 200);
     assert.deepEqual(JSON.parse(answer.body), [[4.75]]);

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { BerthError } from '../../core/errors.js';
-import { findServer, startServer, stopWorkspaceServer } from '../../sdk/control-plane-process.js';
+import { findServer, startServer } from '../../sdk/control-plane-process.js';
 import { runServer } from '../../server/run.js';
+import { stopWorkspaceServer } from '../../server/stop.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 import { openEndpoints } from './endpoint-shared.js';

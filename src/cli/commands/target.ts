@@ -28,6 +28,15 @@ function positive(value: string): number {
   return parsed;
 }
 
+function wholeNumber(flag: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed <= 0)
+      throw new BerthError('BAD_INPUT', `${flag} must be a positive whole number, not ${value}`);
+    return parsed;
+  };
+}
+
 function limit(bytes: number | undefined): string {
   return bytes === undefined ? '-' : formatBytes(bytes);
 }
@@ -39,6 +48,9 @@ interface CreateFlags {
   publishHost?: string;
   redis?: string;
   queuePrefix?: string;
+  handler?: string;
+  maxInstances?: number;
+  idleTimeoutMs?: number;
   json?: boolean;
 }
 
@@ -49,6 +61,9 @@ const settingFlags = {
   publishHost: { flag: '--publish-host', kind: 'container' },
   redis: { flag: '--redis', kind: 'cluster' },
   queuePrefix: { flag: '--queue-prefix', kind: 'cluster' },
+  handler: { flag: '--handler', kind: 'function' },
+  maxInstances: { flag: '--max-instances', kind: 'function' },
+  idleTimeoutMs: { flag: '--idle-timeout-ms', kind: 'function' },
 } as const;
 
 function settingsFor(options: CreateFlags): Record<string, unknown> {
@@ -188,6 +203,20 @@ export function registerTargetCommands(program: Command, context: CliContext): v
     .option(
       '--queue-prefix <prefix>',
       'cluster: prefix of its Redis keys; its workers join with berth worker --target NAME (default berth)',
+    )
+    .option(
+      '--handler <kind>',
+      'function: the handler the local host runs: fetch, aws-lambda, azure-functions (default fetch)',
+    )
+    .option(
+      '--max-instances <n>',
+      'function: instances at most, one per concurrent request (default 4)',
+      wholeNumber('--max-instances'),
+    )
+    .option(
+      '--idle-timeout-ms <ms>',
+      'function: an instance idle this long is stopped, down to none (default 60000)',
+      wholeNumber('--idle-timeout-ms'),
     )
     .option('--json', 'print the recorded target as JSON')
     .action(async (name: string, options: CreateFlags) => {

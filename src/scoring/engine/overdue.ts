@@ -7,13 +7,23 @@
  * its slot serves again, and the requests it held are told to retry (WORKER_REPLACED).
  */
 import { BerthError } from '../../core/errors.js';
-import type { PoolWorker } from './pool-worker.js';
-import type { WorkerPool } from './pool.js';
+import type { PoolWorker, ReplacementCause } from './pool-worker.js';
 
-export function probeOverdue(pool: WorkerPool, worker: PoolWorker, what: string, probeMs: number): void {
+/** What the probe needs of the pool: a ping, and ending a worker with a cause. */
+export interface OverdueActions {
+  ping(worker: PoolWorker): Promise<unknown>;
+  end(
+    worker: PoolWorker,
+    cause: ReplacementCause,
+    message: string,
+    errorFor: (message: string) => BerthError,
+  ): void;
+}
+
+export function probeOverdue(pool: OverdueActions, worker: PoolWorker, what: string, probeMs: number): void {
   if (worker.state !== 'ready' || worker.suspect || worker.ending !== undefined) return;
   worker.suspect = true;
-  withTimeout(pool.call(worker, { type: 'ping' }), probeMs).then(
+  withTimeout(pool.ping(worker), probeMs).then(
     () => {
       worker.suspect = false;
     },

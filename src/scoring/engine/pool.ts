@@ -193,7 +193,11 @@ export class WorkerPool {
 
   /** A request on `worker` passed its deadline (`what` says which): see probeOverdue. */
   overdue(worker: PoolWorker, what: string): void {
-    probeOverdue(this, worker, what, this.config.probeMs);
+    const actions = {
+      ping: (target: PoolWorker) => this.call(target, { type: 'ping' }),
+      end: this.end.bind(this),
+    };
+    probeOverdue(actions, worker, what, this.config.probeMs);
   }
 
   /**

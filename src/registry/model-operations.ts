@@ -4,9 +4,9 @@ import { BerthError } from '../core/errors.js';
 import type { ModelVersion } from '../core/model.js';
 import { assertName, parseModelRef } from '../core/names.js';
 import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
-import { checkFramework, detectFramework, readOnnxSignature } from '../registry/index.js';
+import { checkFramework, detectFramework, readOnnxSignature } from './index.js';
 import { materialize } from './model-cache.js';
-import type { ProgressCallback } from './progress.js';
+import type { ProgressCallback } from '../core/progress.js';
 
 export interface RegisterModelOptions {
   /** 1-63 letters, digits, '-' or '_'. */

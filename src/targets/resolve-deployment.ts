@@ -8,8 +8,8 @@ import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import { formatModelRef } from '../core/names.js';
 import { resolveDeploymentSettings, type DeploymentSpec } from '../core/specs/index.js';
-import type { ResolvedDeployment } from '../targets/target.js';
-import type { ModelOperations } from './models.js';
+import type { ResolvedDeployment } from './target.js';
+import type { ModelOperations } from '../registry/model-operations.js';
 
 export interface ResolveDeploymentOptions {
   /** The folder relative paths in the spec resolve against: the YAML file's folder. */
@@ -124,5 +124,7 @@ export async function resolveDeployment(
     codeDir: script.codeDir,
     ...settings,
   };
-  return { resolved, spec: { ...spec, model: reference } };
+  // The stored spec names the exact version resolved now (a name alone means the latest), so an
+  // update with --set or a restore never moves the deployment to a newer model by itself.
+  return { resolved, spec: { ...spec, model: formatModelRef(model) } };
 }

@@ -3,9 +3,11 @@
  * sent to each replica URL and not yet seen answered. Ties rotate, so idle replicas share work.
  */
 import type { ReplicaStatus } from '../targets/target.js';
+import { withReplicaToken } from './replica-token.js';
 
 export interface ReadyReplica {
   id: string;
+  /** The replica's URL, with its token as the password when it has one (see replica-token.ts). */
   url: string;
 }
 
@@ -20,13 +22,15 @@ export class Balancer {
     let best: ReadyReplica[] = [];
     let least = Infinity;
     for (const replica of replicas) {
-      if (replica.state !== 'ready' || replica.url === undefined || exclude.has(replica.url)) continue;
-      const count = this.outstanding.get(replica.url) ?? 0;
+      if (replica.state !== 'ready' || replica.url === undefined) continue;
+      const url = withReplicaToken(replica.url, replica.token);
+      if (exclude.has(url)) continue;
+      const count = this.outstanding.get(url) ?? 0;
       if (count < least) {
         least = count;
-        best = [{ id: replica.id, url: replica.url }];
+        best = [{ id: replica.id, url }];
       } else if (count === least) {
-        best.push({ id: replica.id, url: replica.url });
+        best.push({ id: replica.id, url });
       }
     }
     if (best.length === 0) return undefined;

@@ -6,6 +6,7 @@
  */
 import { request, type Agent, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { requestHeaders } from './headers.js';
+import { replicaTarget } from './replica-token.js';
 
 export interface MirrorCopy {
   url: string;
@@ -35,7 +36,9 @@ export class Mirror {
   }
 
   send(copy: MirrorCopy): void {
-    const target = new URL(copy.path, copy.url);
+    const headers = requestHeaders(copy.headers, '', undefined);
+    const target = replicaTarget(copy.url, copy.path, headers);
+    headers.host = target.host;
     let settled = false;
     const settle = (ok: boolean): void => {
       if (settled) return;
@@ -44,7 +47,6 @@ export class Mirror {
       this.active.delete(outgoing);
       copy.onDone(ok);
     };
-    const headers = requestHeaders(copy.headers, target.host, undefined);
     headers['content-length'] = String(copy.body.length);
     headers['berth-mirrored'] = 'true';
     const outgoing = request(target, { method: copy.method, headers, agent: this.agent }, (answer) => {

@@ -16,6 +16,7 @@ import {
 } from 'node:http';
 import type { ReadyReplica } from './balancer.js';
 import { requestHeaders, responseHeaders } from './headers.js';
+import { replicaTarget } from './replica-token.js';
 
 export interface ForwardOptions {
   req: IncomingMessage;
@@ -93,12 +94,10 @@ export function forward(options: ForwardOptions): Promise<void> {
       attempts += 1;
       current = replica;
       options.begin(replica.url);
-      const target = new URL(options.path, replica.url);
-      const outgoing = request(target, {
-        method: req.method,
-        headers: requestHeaders(req.headers, target.host, req.socket.remoteAddress),
-        agent: options.agent,
-      });
+      const headers = requestHeaders(req.headers, '', req.socket.remoteAddress);
+      const target = replicaTarget(replica.url, options.path, headers);
+      headers.host = target.host;
+      const outgoing = request(target, { method: req.method, headers, agent: options.agent });
       upstream = outgoing;
       outgoing.on('response', (answer) => {
         if (done) {

@@ -2,13 +2,21 @@
  * API keys for the scoring server: a primary and a secondary, both valid at once so either can be
  * replaced while the other keeps serving. Keys are kept as sha256 digests and an offered key is
  * compared with every one of them in constant time, so neither timing nor length tells anything.
+ *
+ * A replica started by a target also holds a replica token (BERTH_REPLICA_TOKEN): a secret only it
+ * and the endpoint gateway share. With one set, every route but health answers 401 unless the
+ * request carries it in `x-berth-replica-token`, so another local process cannot score on the
+ * replica's loopback port behind the gateway's back (the gateway checks the endpoint's keys).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER } from '../core/replica-token.js';
 
 export interface ApiKeys {
   primaryKey: string;
   secondaryKey: string | undefined;
 }
+
+export { REPLICA_TOKEN_ENV, REPLICA_TOKEN_HEADER };
 
 export interface Auth {
   /** False when no key is set: every request is let in. */
@@ -19,6 +27,14 @@ export interface Auth {
   keys(): string[];
   /** Replaces the keys at once (rotation); undefined turns auth off. */
   setKeys(keys: ApiKeys | undefined): void;
+  /** True when the replica-token header carries the replica token (or none is set). */
+  checkReplica(header: string | string[] | undefined): boolean;
+}
+
+/** The replica token from the environment; undefined when unset or empty. */
+export function replicaTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = env[REPLICA_TOKEN_ENV];
+  return token === undefined || token === '' ? undefined : token;
 }
 
 function digest(key: string): Buffer {
@@ -33,7 +49,9 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return token === '' ? undefined : token;
 }
 
-export function createAuth(initial: ApiKeys | undefined): Auth {
+/** @param replicaToken the replica token every non-health request must carry; undefined: none. */
+export function createAuth(initial: ApiKeys | undefined, replicaToken?: string): Auth {
+  const replicaDigest = replicaToken === undefined ? undefined : digest(replicaToken);
   let plain: string[] = [];
   let digests: Buffer[] = [];
   const set = (keys: ApiKeys | undefined): void => {
@@ -60,5 +78,10 @@ export function createAuth(initial: ApiKeys | undefined): Auth {
     },
     keys: () => [...plain],
     setKeys: set,
+    checkReplica(header) {
+      if (replicaDigest === undefined) return true;
+      if (typeof header !== 'string') return false;
+      return timingSafeEqual(replicaDigest, digest(header));
+    },
   };
 }

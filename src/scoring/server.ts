@@ -13,7 +13,7 @@
  */
 import { toBerthError } from '../core/errors.js';
 import { createAdmission } from './admission.js';
-import { createAuth, type Auth } from './auth.js';
+import { createAuth, replicaTokenFromEnv, type Auth } from './auth.js';
 import { createDataCollector, type DataCollector } from './data-collector.js';
 import type { Admission, InferenceEngine, ModelRepository } from './engine.js';
 import { createEngine } from './engine/index.js';
@@ -84,7 +84,7 @@ export async function startScoringServer(
     maxConcurrent: options.maxConcurrentRequests,
     maxQueued: options.maxQueueSize,
   });
-  const auth = createAuth(options.auth);
+  const auth = createAuth(options.auth, replicaTokenFromEnv());
   const metrics = new ScoringMetrics({
     queueDepth: () => admission.queued,
     inFlight: () => admission.inFlight,

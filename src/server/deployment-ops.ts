@@ -103,10 +103,13 @@ export async function createDeployment(
       );
     }
     const target = input.spec.target ?? endpoint.target;
-    await state.targets.get(target);
+    const driver = await state.targets.get(target);
     // Resolved once, here: resolution registers an inline model, and the record keeps the spec
     // naming the version it registered together with the resolved form every later step reads.
     const { resolved, spec } = await resolveDeployment(input.spec, state, target, { baseDir: input.baseDir });
+    // What the target cannot run (e.g. more replicas than it can hold) is refused before it is
+    // recorded, so it never becomes a stored deployment that a restart would try again.
+    await driver.validate?.(resolved);
     const { messages, progress } = collector();
     const record = await state.store.recordDeployment({
       endpointName,

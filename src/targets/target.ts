@@ -112,6 +112,11 @@ export interface ReplicaStatus {
   state: 'starting' | 'ready' | 'unhealthy' | 'failed' | 'draining';
   restarts: number;
   reason: string | undefined;
+  /**
+   * The secret the replica's scoring server requires in `x-berth-replica-token` on every route but
+   * health; the gateway adds it. Never shown: status views and handles leave it out.
+   */
+  token?: string;
 }
 
 export interface DeploymentStatus {
@@ -148,6 +153,13 @@ export interface ComputeTarget {
    * the handle id `<endpoint>/<deployment>`, until remove().
    */
   deploy(spec: ResolvedDeployment, progress: Progress, signal?: AbortSignal): Promise<DeploymentHandle>;
+  /**
+   * Checks the deployment against this target without starting anything: throws INVALID_SPEC with
+   * the reason when the target cannot run it (e.g. more replicas than it can hold), and returns
+   * what it would ignore. deploy() and update() check the same first. Optional: a target without
+   * it is checked by deploy().
+   */
+  validate?(spec: ResolvedDeployment): Promise<string[]>;
   /** Rolling: new replicas are ready before old ones drain. */
   update(handle: DeploymentHandle, spec: ResolvedDeployment, progress: Progress): Promise<DeploymentHandle>;
   status(handle: DeploymentHandle): Promise<DeploymentStatus>;

@@ -49,13 +49,16 @@ function refusals(spec: ResolvedDeployment, capabilities: TargetCapabilities, na
 
 function warnings(spec: ResolvedDeployment, capabilities: TargetCapabilities, name: string): string[] {
   const found: string[] = [];
-  if (
-    !capabilities.enforcesResources &&
-    (spec.resources.cpu !== undefined || spec.resources.memoryBytes !== undefined)
-  ) {
-    found.push(
-      `resources.cpu and resources.memory are not enforced on target ${name}: a replica may use more`,
-    );
+  if (!capabilities.enforcesResources) {
+    // The engine does not hold a replica to them; the scoring server holds itself to its memory.
+    const said: string[] = [];
+    if (spec.resources.cpu !== undefined)
+      said.push(`resources.cpu is not enforced on target ${name}: a replica may use more CPU`);
+    if (spec.resources.memoryBytes !== undefined)
+      said.push(
+        `resources.memory is held by the replica's scoring server itself on target ${name} (it replaces a worker past it), not by the operating system`,
+      );
+    if (said.length > 0) found.push(said.join('; '));
   }
   if (spec.resources.gpu > 0 && capabilities.gpu === 'host') {
     found.push(

@@ -20,7 +20,15 @@ import type {
   ReplicaStatus,
   ResolvedDeployment,
 } from '../../src/targets/target.js';
-import { failures, send, sleep, steadyLoad, type Answer } from '../helpers/http.js';
+import { REPLICA_TOKEN_HEADER } from '../../src/scoring/auth.js';
+import {
+  failures,
+  send as sendRaw,
+  sleep,
+  steadyLoad,
+  type Answer,
+  type SendOptions,
+} from '../helpers/http.js';
 import { linearDeployment, noProgress, scriptDeployment, tempDir, waitFor } from './helpers.js';
 
 export interface ConformanceFixture {
@@ -101,8 +109,21 @@ export function describeTargetConformance(
     /** The serving replicas as a balancer sees them: currentReplicas() when offered, else status(). */
     const serving = async (): Promise<ReplicaStatus[]> =>
       target.currentReplicas?.(handle) ?? (await target.status(handle)).replicas;
+    /** Every replica's token by its URL: requests here go to replicas as the gateway sends them. */
+    const tokens = new Map<string, string>();
     const readyUrls = async (): Promise<string[]> =>
-      (await serving()).flatMap((r) => (r.state === 'ready' && r.url ? [r.url] : []));
+      (await serving()).flatMap((r) => {
+        if (r.state !== 'ready' || !r.url) return [];
+        if (r.token !== undefined) tokens.set(r.url, r.token);
+        return [r.url];
+      });
+    const send = (url: string, options: SendOptions = {}): Promise<Answer> => {
+      const base = [...tokens.keys()].find((known) => url.startsWith(`${known}/`));
+      const token = base === undefined ? undefined : tokens.get(base);
+      const headers =
+        token === undefined ? options.headers : { [REPLICA_TOKEN_HEADER]: token, ...options.headers };
+      return sendRaw(url, { ...options, headers });
+    };
 
     before(async () => {
       dir = tempDir(`${name}-conformance`);
@@ -170,6 +191,24 @@ export function describeTargetConformance(
           status.replicas.map((replica) => replica.url),
         );
         await assert.rejects(target.deploy(spec, noProgress), (error) => hasErrorCode(error, 'CONFLICT'));
+      });
+
+      it('answers only the gateway: a request without the replica token gets 401, health stays open', async () => {
+        for (const replica of await serving()) {
+          assert.ok(replica.token !== undefined && replica.token.length >= 32, `${replica.id} has a token`);
+          const url = replica.url!;
+          const refused = await sendRaw(`${url}/score`, { body: { data: rows } });
+          assert.equal(refused.status, 401, refused.body);
+          assert.match(JSON.parse(refused.body).message, /replica token/);
+          const wrong = await sendRaw(`${url}/v2/models/linear/infer`, {
+            body: v2Request('c0'),
+            headers: { [REPLICA_TOKEN_HEADER]: 'x'.repeat(32) },
+          });
+          assert.equal(wrong.status, 401, wrong.body);
+          assert.equal((await sendRaw(`${url}/metrics`)).status, 401);
+          assert.equal((await sendRaw(`${url}/v2/health/ready`)).status, 200);
+          assert.equal((await sendRaw(`${url}/v2/health/live`)).status, 200);
+        }
       });
 
       it('answers the same requests with the same hand-computed outputs on every replica', async () => {

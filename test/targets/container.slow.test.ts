@@ -16,6 +16,7 @@ import {
   testDockerHost,
   testEngine,
 } from '../fixtures/docker-base-image.js';
+import { REPLICA_TOKEN_HEADER } from '../../src/scoring/auth.js';
 import { send } from '../helpers/http.js';
 import { echoScript, linearDeployment, scriptDeployment, tempDir } from './helpers.js';
 
@@ -90,7 +91,10 @@ describe('container target', { skip }, () => {
     assert.ok(!changed.messages.some((m) => /^build (server|model):/.test(m)), changed.messages.join('\n'));
     assert.ok(took < 30_000, `a code-only redeploy took ${took} ms`);
     const [replica] = target.currentReplicas(handle);
-    const answer = await send(`${replica!.url}/score`, { body: { n: 1 } });
+    const answer = await send(`${replica!.url}/score`, {
+      body: { n: 1 },
+      headers: { [REPLICA_TOKEN_HEADER]: replica!.token ?? '' },
+    });
     assert.equal(JSON.parse(answer.body).ok, version);
     await target.remove(handle);
   });

@@ -8,8 +8,15 @@ import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { createLocalTarget } from '../../src/targets/local/index.js';
 import type { LogLine } from '../../src/targets/target.js';
+import { REPLICA_TOKEN_HEADER } from '../../src/scoring/auth.js';
+import type { ReplicaStatus } from '../../src/targets/target.js';
 import { send } from '../helpers/http.js';
 import { echoScript, linearDeployment, noProgress, scriptDeployment, tempDir, waitFor } from './helpers.js';
+
+/** What the gateway adds to every request it sends a replica. */
+function token(replica: ReplicaStatus | undefined): Record<string, string> {
+  return { [REPLICA_TOKEN_HEADER]: replica?.token ?? '' };
+}
 
 describe('local target', () => {
   const dir = tempDir('local-target');
@@ -41,7 +48,10 @@ describe('local target', () => {
     assert.equal(during.state, 'Unhealthy');
     assert.match(during.reason ?? '', /1 of 2 replicas ready/);
     assert.match(during.reason ?? '', /SIGKILL/);
-    const answer = await send(`${second!.url}/score`, { body: { data: [[1, 2, 3]] } });
+    const answer = await send(`${second!.url}/score`, {
+      body: { data: [[1, 2, 3]] },
+      headers: token(second),
+    });
     assert.equal(answer.status, 200);
 
     await waitFor(async () => (await target.status(handle)).state === 'Healthy', 20_000, 'the restart');
@@ -49,7 +59,10 @@ describe('local target', () => {
     assert.equal(replicas[0]!.restarts, 1);
     assert.equal(replicas[1]!.restarts, 0);
     assert.notEqual(replicas[0]!.url, first!.url);
-    const again = await send(`${replicas[0]!.url}/score`, { body: { data: [[0, 0, 0]] } });
+    const again = await send(`${replicas[0]!.url}/score`, {
+      body: { data: [[0, 0, 0]] },
+      headers: token(replicas[0]),
+    });
     assert.deepEqual(JSON.parse(again.body), [[0.25]]);
     await target.remove(handle);
   });
@@ -58,7 +71,7 @@ describe('local target', () => {
     const spec = scriptDeployment(dir.path, echoScript, { deploymentName: 'env' });
     const handle = await target.deploy(spec, noProgress);
     const [replica] = target.currentReplicas(handle);
-    const answer = await send(`${replica!.url}/score`, { body: { n: 1 } });
+    const answer = await send(`${replica!.url}/score`, { body: { n: 1 }, headers: token(replica) });
     assert.equal(answer.status, 200);
     assert.equal(JSON.parse(answer.body).deployment, 'env');
     const lines: LogLine[] = [];

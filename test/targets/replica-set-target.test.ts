@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { BerthError } from '../../src/core/errors.js';
 import { targetCapabilities } from '../../src/targets/capabilities.js';
 import type { ReplicaSet } from '../../src/targets/shared/replica-set.js';
+import type { ReplicaCapacity } from '../../src/targets/shared/replica-limits.js';
 import { ReplicaSetTarget } from '../../src/targets/shared/replica-set-target.js';
 import type { DeploymentHandle, LogLine, Progress, ResolvedDeployment } from '../../src/targets/target.js';
 import { FakeReplicas, fakeSpec, settle, type FakeReplica } from './fake-replicas.js';
@@ -27,6 +28,10 @@ class FakeTarget extends ReplicaSetTarget<FakeReplica, string, FakeReplicas> {
     const factory = new FakeReplicas();
     this.factories.push(factory);
     return factory;
+  }
+
+  protected async capacity(): Promise<ReplicaCapacity> {
+    return { max: 5, basis: '1 test core × 5' };
   }
 
   protected async release(): Promise<string> {

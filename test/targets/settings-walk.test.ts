@@ -192,7 +192,7 @@ describe('every setting is used by the target or warned about', () => {
       scoringOptionsFor(changed, '127.0.0.1', '/d'),
       scoringOptionsFor(base, '127.0.0.1', '/d'),
     );
-    assert.deepEqual(replicaEnvironment(changed, 'r0'), replicaEnvironment(base, 'r0'));
+    assert.deepEqual(replicaEnvironment(changed, 'r0', 't'), replicaEnvironment(base, 'r0', 't'));
   });
 
   it('a field read through the scoring-server options changes them', () => {
@@ -222,8 +222,8 @@ describe('every setting is used by the target or warned about', () => {
       assert.notEqual(options(variant), options(base), `${path} is said to be read, yet changes no option`);
     }
     assert.notDeepEqual(
-      replicaEnvironment({ ...base, environmentVariables: { B: '2' } }, 'r0'),
-      replicaEnvironment(base, 'r0'),
+      replicaEnvironment({ ...base, environmentVariables: { B: '2' } }, 'r0', 't'),
+      replicaEnvironment(base, 'r0', 't'),
     );
   });
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { BerthError } from '../../core/errors.js';
-import { findServer, startServer, stopServer } from '../../sdk/control-plane-process.js';
+import { findServer, startServer } from '../../sdk/control-plane-process.js';
 import { runServer } from '../../server/run.js';
+import { stopWorkspaceServer } from '../../server/stop.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
 import { openEndpoints } from './endpoint-shared.js';
@@ -17,6 +18,13 @@ function port(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
     throw new BerthError('BAD_INPUT', `invalid port ${value}`);
+  return parsed;
+}
+
+function seconds(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new BerthError('BAD_INPUT', `invalid --timeout ${value}`);
   return parsed;
 }
 
@@ -62,10 +70,21 @@ export function registerServerCommands(program: Command, context: CliContext): v
 
   server
     .command('stop')
-    .description('stop the control plane: replicas stop, endpoints and deployments stay recorded')
-    .action(async () => {
-      const stopped = await stopServer(await workspaceDirOf(context));
-      context.io.stdout.write(stopped ? 'stopped\n' : 'not running\n');
+    .description(
+      'stop the control plane: replicas stop, endpoints and deployments stay recorded (found by its lock and pid; SIGKILL past --timeout)',
+    )
+    .option('--timeout <seconds>', 'how long it may take to stop before it is killed (default 30)', seconds)
+    .action(async (options: { timeout?: number }) => {
+      const stopped = await stopWorkspaceServer(
+        await workspaceDirOf(context),
+        (options.timeout ?? 30) * 1000,
+      );
+      if (stopped === undefined) context.io.stdout.write('not running\n');
+      else if (stopped.how === 'killed')
+        context.io.stdout.write(
+          `stopped: pid ${stopped.pid} did not stop within ${options.timeout ?? 30} s and was killed\n`,
+        );
+      else context.io.stdout.write('stopped\n');
     });
 
   server

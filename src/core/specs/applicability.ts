@@ -188,7 +188,7 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
     function: read('scoring worker threads per instance (not a limit: validate.ts warns)'),
   },
   'resources.memoryBytes': {
-    local: { use: 'checked', by: 'validate.ts warns that local does not enforce it' },
+    local: read("BERTH_MEMORY_LIMIT_BYTES: the scoring server's whole-process limit (validate.ts says so)"),
     container: read('the container memory limit, checked against the 48 GB row'),
     function: { use: 'checked', by: 'validate.ts warns that the function host does not enforce it' },
   },

@@ -13,7 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { BerthError, deserializeError } from '../../core/errors.js';
-import { abortReason, isDeadlineReason, type CancelSignal } from '../cancel.js';
+import { abortReason, type CancelSignal } from '../cancel.js';
 import type { ModelToServe } from '../engine.js';
 import type { Logger } from '../runtimes/logger.js';
 import type {
@@ -154,7 +154,9 @@ export class WorkerPool {
         const onAbort = (): void => {
           const reason = abortReason(signal);
           if (this.settle(worker, requestId) !== undefined) reject(reason);
-          if (isDeadlineReason(reason)) this.overdue(worker, requestText(watch?.requestId, reason));
+          // A call given up for any reason asks whether its worker still turns: a client that left
+          // (the gateway, at its own deadline, before this one) must not leave a stuck worker behind.
+          this.overdue(worker, requestText(watch?.requestId, reason));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         const detach = (): void => signal.removeEventListener('abort', onAbort);

@@ -12,6 +12,7 @@ import type { HttpContext } from './context.js';
 import { Exchange } from './exchange.js';
 import { matchRoute, unknownRoute, unknownV2Route, type RouteMatch } from './routes.js';
 import * as v2 from './v2-handlers.js';
+import { REPLICA_TOKEN_HEADER } from '../auth.js';
 import { replicaStatus } from '../replica-status.js';
 import type { ResolvedScoringOptions } from '../options.js';
 
@@ -145,6 +146,12 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
       if (matchError !== undefined) throw matchError;
       if (match === undefined) throw new BerthError('NOT_FOUND', `no route for ${req.method} ${path}`);
       const { route } = match;
+      if (!route.open && !context.auth.checkReplica(req.headers[REPLICA_TOKEN_HEADER])) {
+        throw new BerthError(
+          'UNAUTHORIZED',
+          'missing or invalid replica token: this replica serves only through its endpoint gateway',
+        );
+      }
       if (!route.open && !context.auth.check(req.headers.authorization)) {
         throw new BerthError(
           'UNAUTHORIZED',

@@ -10,6 +10,8 @@ import { containerPort, healthCheckCommand, modelDirInImage } from './build-cont
 import type { ResolvedContainerTargetConfig } from './config.js';
 import { engineError, type Engine } from './engine.js';
 import { demultiplex } from './logs.js';
+import { REPLICA_TOKEN_ENV } from '../../scoring/auth.js';
+import { replicaMemory } from '../shared/replica-limits.js';
 
 export interface ReplicaIdentity {
   target: string;
@@ -53,6 +55,7 @@ export async function createContainer(
   image: string,
   spec: ResolvedDeployment,
   identity: ReplicaIdentity,
+  token: string,
 ): Promise<string> {
   const env = {
     AZUREML_MODEL_DIR: modelDirInImage,
@@ -61,6 +64,8 @@ export async function createContainer(
     BERTH_DEPLOYMENT: spec.deploymentName,
     BERTH_REPLICA: identity.replica,
     ...spec.environmentVariables,
+    // Last, so no deployment variable replaces it: see scoring/auth.ts.
+    [REPLICA_TOKEN_ENV]: token,
   };
   const port = `${containerPort}/tcp`;
   try {
@@ -75,7 +80,8 @@ export async function createContainer(
       HostConfig: {
         PortBindings: { [port]: [{ HostIp: config.publishHost, HostPort: '' }] },
         NanoCpus: spec.resources.cpu === undefined ? 0 : Math.round(spec.resources.cpu * 1e9),
-        Memory: spec.resources.memoryBytes ?? 0,
+        // Never unlimited: without resources.memory, the default limit (printed at deploy time).
+        Memory: replicaMemory(spec).bytes,
         RestartPolicy:
           config.restartPolicy === 'on-failure'
             ? { Name: 'on-failure', MaximumRetryCount: 10 }

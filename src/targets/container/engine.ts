@@ -64,3 +64,20 @@ export async function pingEngine(engine: Engine, dockerHost: string): Promise<vo
     throw unreachable(dockerHost, error);
   }
 }
+
+/** What the engine runs on, as `docker info` reports it: CPUs and memory. */
+export interface EngineResources {
+  cpus: number;
+  memoryBytes: number;
+}
+
+export async function engineResources(engine: Engine, dockerHost: string): Promise<EngineResources> {
+  try {
+    const info = (await engine.info()) as { NCPU?: unknown; MemTotal?: unknown };
+    const cpus = typeof info.NCPU === 'number' && info.NCPU > 0 ? info.NCPU : 1;
+    const memoryBytes = typeof info.MemTotal === 'number' && info.MemTotal > 0 ? info.MemTotal : 0;
+    return { cpus, memoryBytes };
+  } catch (error) {
+    throw engineError(dockerHost, "cannot read the engine's CPUs and memory (docker info)", error);
+  }
+}

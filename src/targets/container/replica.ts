@@ -8,9 +8,11 @@
  * Only the first start reports its error to the caller, with the server's own failure line
  * (e.g. the scoring script's init error) when the container printed one.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toBerthError } from '../../core/errors.js';
 import { notReadyWithin, probe } from '../shared/probe.js';
+import { readReplicaStatus, ReplacementWatch } from '../shared/replica-events.js';
 import type { ManagedReplica } from '../shared/replica.js';
 import type { ProbeSettings, ReplicaStatus, ResolvedDeployment } from '../target.js';
 import type { ResolvedContainerTargetConfig } from './config.js';
@@ -38,7 +40,12 @@ export class ContainerReplica implements ManagedReplica {
   private restartedByProbe = 0;
   private engineRestarts = 0;
   private readonly run = new AbortController();
+  /** BERTH_REPLICA_TOKEN of the container: the gateway sends it, nobody else knows it. */
+  private readonly token = randomBytes(24).toString('base64url');
   private stopping: Promise<void> | undefined;
+  private readonly replacements = new ReplacementWatch();
+  /** The container's status at the last inspect: running, restarting, exited, … */
+  private lastStatus = 'created';
 
   constructor(
     private readonly engine: Engine,
@@ -58,7 +65,14 @@ export class ContainerReplica implements ManagedReplica {
 
   status(): ReplicaStatus {
     const state = this.state === 'stopped' ? 'draining' : this.state;
-    return { id: this.id, url: this.url, state, restarts: this.restarts, reason: this.reason };
+    return {
+      id: this.id,
+      url: this.url,
+      state,
+      restarts: this.restarts,
+      reason: this.reason,
+      token: this.token,
+    };
   }
 
   /** Creates and starts the container; resolves once it is ready, rejects (and removes it) otherwise. */
@@ -72,6 +86,7 @@ export class ContainerReplica implements ManagedReplica {
         this.image,
         this.spec,
         this.identity,
+        this.token,
       );
       await startContainer(this.engine, this.config.dockerHost, this.containerId);
       await this.waitReady(this.containerId, this.spec.readinessProbe, Date.now());
@@ -106,8 +121,37 @@ export class ContainerReplica implements ManagedReplica {
     return this.stopping;
   }
 
+  /** New worker replacements inside the server become the replica's reason. */
+  private async readEvents(url: string, timeoutMs: number): Promise<void> {
+    const status = await readReplicaStatus(url, this.token, timeoutMs);
+    if (status === undefined) return;
+    for (const event of this.replacements.observe(status)) this.reason = event;
+  }
+
+  /**
+   * A container that stopped and that the engine will not restart (killed from outside, or past
+   * its restart policy's tries) is started again, after the probe period that found it down.
+   */
+  private async startStopped(id: string): Promise<void> {
+    if (this.lastStatus !== 'exited' && this.lastStatus !== 'dead' && this.lastStatus !== 'created') return;
+    const why = this.reason ?? `container ${this.lastStatus}`;
+    this.restartedByProbe += 1;
+    this.replacements.reset();
+    this.reason = `${why}: started again (restart ${this.restarts})`;
+    await startContainer(this.engine, this.config.dockerHost, id).catch((error: unknown) => {
+      this.reason = `${why}: cannot start it again: ${toBerthError(error).message}`;
+    });
+  }
+
   private async refreshUrl(id: string): Promise<boolean> {
     const state = await inspectContainer(this.engine, this.config.dockerHost, id);
+    this.lastStatus = state.status;
+    if (state.restartCount > this.engineRestarts && this.state !== 'draining') {
+      // Its process ended and the engine started it again: a new process, booting.
+      this.state = 'starting';
+      this.reason = `the engine restarted the container (its process exited with code ${state.exitCode})`;
+      this.replacements.reset();
+    }
     this.engineRestarts = state.restartCount;
     this.url =
       state.hostPort === undefined || !state.running
@@ -162,8 +206,12 @@ export class ContainerReplica implements ManagedReplica {
         readyFailed = 0;
         readyPassed += 1;
         if (this.state !== 'ready' && readyPassed >= readiness.successThreshold) {
+          // Back from a restart, it keeps what happened (the engine's logs do not say it).
+          const restarted = this.state === 'starting' && this.reason !== undefined;
           this.state = 'ready';
-          this.reason = undefined;
+          this.reason = restarted
+            ? `ready again after: ${this.reason!.replace(/^ready again after: /, '')}`
+            : undefined;
         }
       } else {
         readyPassed = 0;
@@ -171,22 +219,28 @@ export class ContainerReplica implements ManagedReplica {
         // An engine that does not answer says nothing about the container: its state stays.
         const running = await this.refreshUrl(id).catch(() => undefined);
         if (signal.aborted) return;
-        if (running === false) this.state = 'starting';
-        else if (readyFailed >= readiness.failureThreshold && this.state === 'ready') {
+        if (running === false) {
+          this.state = 'starting';
+          await this.startStopped(id);
+        } else if (readyFailed >= readiness.failureThreshold && this.state === 'ready') {
           this.state = 'unhealthy';
           this.reason = `readiness probe failed ${readyFailed} times (${failure})`;
         }
       }
-      if (Date.now() < nextLiveness || this.url === undefined) continue;
+      // Liveness counts once a (re)started container was ready: while it boots, its published port
+      // may reset connections, and restarting it then would only start the boot again.
+      if (Date.now() < nextLiveness || this.url === undefined || this.state === 'starting') continue;
       nextLiveness = Date.now() + liveness.periodMs;
       const dead = await probe(`${this.url}/`, liveness.timeoutMs);
       if (signal.aborted) return;
       liveFailed = dead === undefined ? 0 : liveFailed + 1;
+      if (dead === undefined) await this.readEvents(this.url, liveness.timeoutMs);
       if (dead !== undefined && liveFailed >= liveness.failureThreshold) {
         this.state = 'starting';
         this.reason = `liveness probe failed ${liveFailed} times (${dead}): restarting`;
         this.restartedByProbe += 1;
         liveFailed = 0;
+        this.replacements.reset();
         await restartContainer(this.engine, this.config.dockerHost, id).catch(() => undefined);
         await this.refreshUrl(id).catch(() => false);
         nextLiveness = Date.now() + liveness.initialDelayMs;

@@ -12,6 +12,8 @@
  * `berth.endpoint`, `berth.deployment` labels).
  */
 import { targetCapabilities } from '../capabilities.js';
+import { describeMemoryLimit } from '../shared/memory.js';
+import { capacityOf, replicaMemory, type ReplicaCapacity } from '../shared/replica-limits.js';
 import type { ReplicaSet } from '../shared/replica-set.js';
 import { deploymentId, ReplicaSetTarget, type TargetState } from '../shared/replica-set-target.js';
 import type {
@@ -26,7 +28,7 @@ import { planImage } from './build-context.js';
 import { serverBundle } from './bundle.js';
 import type { ResolvedContainerTargetConfig } from './config.js';
 import { findContainers, removeContainer } from './containers.js';
-import { connectEngine, pingEngine, type Engine } from './engine.js';
+import { connectEngine, engineResources, pingEngine, type Engine } from './engine.js';
 import { ensureImage } from './image.js';
 import { followLogs, tailLogs } from './logs.js';
 import type { ContainerReplica } from './replica.js';
@@ -70,8 +72,19 @@ export class ContainerTarget extends ReplicaSetTarget<ContainerReplica, string, 
     await pingEngine(this.engine, this.config.dockerHost);
   }
 
+  /** What the engine reports (docker info: NCPU, MemTotal), at this deployment's memory each. */
+  protected async capacity(spec: ResolvedDeployment): Promise<ReplicaCapacity> {
+    const engine = await engineResources(this.engine, this.config.dockerHost);
+    return capacityOf(engine.cpus, engine.memoryBytes, replicaMemory(spec).bytes, {
+      cores: `CPU(s) the engine at ${this.config.dockerHost} reports`,
+      memory: 'of memory the engine reports',
+    });
+  }
+
   /** Builds (or reuses) the deployment's image: every generation runs one. */
   protected async release(spec: ResolvedDeployment, progress: Progress): Promise<string> {
+    const memory = `${deploymentId(spec)}: ${describeMemoryLimit(spec)}`;
+    progress(spec.resources.memoryBytes === undefined ? `warning: ${memory}` : memory);
     const bundle = await serverBundle(this.config.cacheDir);
     const plan = await planImage(spec, bundle, this.config.baseImage);
     const started = Date.now();

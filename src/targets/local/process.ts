@@ -77,12 +77,18 @@ export class ReplicaProcess {
     return this.exit === undefined;
   }
 
-  /** Why the process ended, in words: the server's own failure line, else the last stderr lines. */
-  describeExit(): string {
+  /** How the process ended, on one line: the signal or exit code, and the server's own failure line. */
+  summarizeExit(): string {
     const how = this.exit?.signal
       ? `was killed by ${this.exit.signal}`
       : `exited with code ${this.exit?.code ?? '?'}`;
-    if (this.failure !== undefined) return `${how}: ${this.failure.message}`;
+    return this.failure === undefined ? how : `${how}: ${this.failure.message}`;
+  }
+
+  /** Why the process ended, in words: the server's own failure line, else the last stderr lines. */
+  describeExit(): string {
+    const how = this.summarizeExit();
+    if (this.failure !== undefined) return how;
     const tail = this.stderrTail.slice(-5).join('\n');
     return tail === '' ? how : `${how}; its last output:\n${tail}`;
   }

@@ -4,6 +4,7 @@
  * deployment's log ring, and their pids to the pid file (so a crashed control plane's orphans can
  * be found).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LogLine, ResolvedDeployment } from '../target.js';
@@ -64,15 +65,17 @@ export class LocalReplicas implements ReplicaFactory<Replica, undefined> {
   }
 
   private replica(spec: ResolvedDeployment, id: string, configPath: string): Replica {
+    const token = randomBytes(24).toString('base64url');
     return new Replica({
       id,
       host: this.config.host,
+      token,
       process: {
         nodePath: this.config.nodePath,
         entry: this.config.scoringEntry,
         configPath,
         cwd: spec.codeDir ?? spec.model.modelDir,
-        env: replicaEnvironment(spec, id),
+        env: replicaEnvironment(spec, id, token),
       },
       onLine: (stream, text) => this.logs.push(line(id, stream, text)),
       readiness: spec.readinessProbe,

@@ -14,12 +14,15 @@ import type { ManagedReplica } from '../shared/replica.js';
 import type { ProbeSettings, ReplicaStatus } from '../target.js';
 import { ReplicaProcess, type ProcessOptions } from './process.js';
 import { notReadyWithin, probe } from '../shared/probe.js';
+import { readReplicaStatus, ReplacementWatch } from '../shared/replica-events.js';
 
 export type ReplicaState = ReplicaStatus['state'] | 'stopped';
 
 export interface ReplicaOptions {
   id: string;
   host: string;
+  /** The replica token (BERTH_REPLICA_TOKEN in its environment), for the gateway and the status probe. */
+  token: string;
   process: Omit<ProcessOptions, 'onLine'>;
   onLine(stream: 'stdout' | 'stderr', text: string): void;
   readiness: ProbeSettings;
@@ -43,6 +46,7 @@ export class Replica implements ManagedReplica {
   private failures = 0;
   private readyAt = 0;
   private stopping: Promise<void> | undefined;
+  private readonly replacements = new ReplacementWatch();
 
   constructor(private readonly options: ReplicaOptions) {}
 
@@ -56,7 +60,14 @@ export class Replica implements ManagedReplica {
 
   status(): ReplicaStatus {
     const state = this.state === 'stopped' ? 'draining' : this.state;
-    return { id: this.id, url: this.url, state, restarts: this.restarts, reason: this.reason };
+    return {
+      id: this.id,
+      url: this.url,
+      state,
+      restarts: this.restarts,
+      reason: this.reason,
+      token: this.options.token,
+    };
   }
 
   /** The first start: resolves once ready, rejects with the server's own error (no restart). */
@@ -104,6 +115,7 @@ export class Replica implements ManagedReplica {
       onLine: (stream, text) => this.options.onLine(stream, text),
     });
     this.process = child;
+    this.replacements.reset();
     this.state = 'starting';
     this.url = undefined;
     child.exited.then(
@@ -160,9 +172,11 @@ export class Replica implements ManagedReplica {
           live.failed = failure === undefined ? 0 : live.failed + 1;
           if (failure !== undefined && live.failed >= liveness.failureThreshold) {
             this.reason = `liveness probe failed ${live.failed} times (${failure}): restarting`;
+            this.say(this.reason);
             this.process?.signal('SIGKILL');
             return;
           }
+          if (failure === undefined) await this.readEvents(url, liveness.timeoutMs, signal);
           await sleep(liveness.periodMs, undefined, { signal });
         }
       })(),
@@ -189,6 +203,21 @@ export class Replica implements ManagedReplica {
     await Promise.allSettled(loops);
   }
 
+  /** New worker replacements inside the server become the replica's reason and a log line. */
+  private async readEvents(url: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    const status = await readReplicaStatus(url, this.options.token, timeoutMs);
+    if (status === undefined || signal.aborted) return;
+    for (const event of this.replacements.observe(status)) {
+      this.reason = event;
+      this.say(event);
+    }
+  }
+
+  /** A line of the supervisor's own in the deployment's logs, beside the replica's output. */
+  private say(text: string): void {
+    this.options.onLine('stderr', `berth: replica ${this.id}: ${text}`);
+  }
+
   private onExit(child: ReplicaProcess, run: AbortController): void {
     if (this.stopping !== undefined || this.process !== child) return;
     const wasStarted = this.url !== undefined && !run.signal.aborted;
@@ -200,11 +229,13 @@ export class Replica implements ManagedReplica {
       this.options.backoff.maxMs,
       this.options.backoff.initialMs * 2 ** (this.failures - 1),
     );
-    const why =
-      this.reason?.startsWith('liveness') === true ? this.reason : `the process ${child.describeExit()}`;
+    const byProbe = this.reason?.startsWith('liveness') === true;
+    const why = byProbe ? this.reason! : `the process ${child.describeExit()}`;
     this.state = wasStarted || this.state !== 'failed' ? 'starting' : 'failed';
     this.url = undefined;
     this.reason = `${why}; restart ${this.restarts} in ${delay} ms`;
+    const said = byProbe ? why : `the process ${child.summarizeExit()}`;
+    this.say(`${said}; restart ${this.restarts} in ${delay} ms`);
     this.restartAfter(delay).catch(() => undefined);
   }
 

@@ -1,6 +1,8 @@
 /**
  * The local target: each replica is a child process of this one running the scoring server. It
- * serves test and debug; it enforces no resource limits (see capabilities.ts).
+ * serves test and debug. It holds each replica to a memory limit (the scoring server's own
+ * whole-process limit, from `resources` or a printed default) and a deployment to the replicas this
+ * machine can hold; it does not hold a replica to its CPU share (see capabilities.ts).
  *
  * The shared ReplicaSetTarget does the plumbing (states open → closing → closed, handles
  * `{ target, kind: 'local', id: '<endpoint>/<deployment>', data }`); this class adds the log ring,
@@ -10,6 +12,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { targetCapabilities } from '../capabilities.js';
+import { describeMemoryLimit } from '../shared/memory.js';
+import { localCapacity, type ReplicaCapacity } from '../shared/replica-limits.js';
 import type { ReplicaSet } from '../shared/replica-set.js';
 import { deploymentId, ReplicaSetTarget, type TargetState } from '../shared/replica-set-target.js';
 import type {
@@ -47,8 +51,14 @@ export class LocalTarget extends ReplicaSetTarget<Replica, undefined, LocalRepli
     return new LocalReplicas(id, spec, this.config, this.pids);
   }
 
+  /** What this machine's cores and available memory can hold, at this deployment's memory each. */
+  protected async capacity(spec: ResolvedDeployment): Promise<ReplicaCapacity> {
+    return localCapacity(spec);
+  }
+
   /** Nothing to prepare: every generation runs the scoring server of this installation. */
-  protected async release(): Promise<undefined> {
+  protected async release(spec: ResolvedDeployment, progress: Progress): Promise<undefined> {
+    progress(`${deploymentId(spec)}: ${describeMemoryLimit(spec)}`);
     return undefined;
   }
 

@@ -23,6 +23,7 @@ import type {
 } from '../target.js';
 import { validateForTarget } from '../validate.js';
 import type { ManagedReplica, ReplicaFactory } from './replica.js';
+import { assertFits, type ReplicaCapacity } from './replica-limits.js';
 import { ReplicaSet } from './replica-set.js';
 
 export type TargetState = 'open' | 'closing' | 'closed';
@@ -61,6 +62,9 @@ export abstract class ReplicaSetTarget<
   protected abstract handleData(deployment: ReplicaSet<R, V, F>): Record<string, unknown>;
   abstract logs(handle: DeploymentHandle, options: LogOptions): AsyncIterable<LogLine>;
 
+  /** How many replicas one deployment may have here, and why (the machine's or the engine's size). */
+  protected abstract capacity(spec: ResolvedDeployment): Promise<ReplicaCapacity>;
+
   /** Checks, before anything is replaced, that the target can act at all (e.g. reach its engine). */
   protected async reachable(): Promise<void> {}
 
@@ -70,7 +74,7 @@ export abstract class ReplicaSetTarget<
     signal?: AbortSignal,
   ): Promise<DeploymentHandle> {
     this.assertOpen();
-    this.warn(spec, progress);
+    await this.warn(spec, progress);
     const id = deploymentId(spec);
     const existing = this.deployments.get(id);
     if (existing !== undefined && existing.phase !== 'failed') {
@@ -102,7 +106,7 @@ export abstract class ReplicaSetTarget<
     progress: Progress,
   ): Promise<DeploymentHandle> {
     this.assertOpen();
-    this.warn(spec, progress);
+    await this.warn(spec, progress);
     const deployment = this.find(handle);
     if (deploymentId(spec) !== deployment.id) {
       throw new BerthError(
@@ -147,10 +151,18 @@ export abstract class ReplicaSetTarget<
     return deployment;
   }
 
-  /** Refuses what the capabilities rule out before anything starts; reports what it ignores. */
-  private warn(spec: ResolvedDeployment, progress: Progress): void {
-    for (const warning of validateForTarget(spec, this.capabilities, this.kind))
-      progress(`warning: ${warning}`);
+  /**
+   * Refuses, with INVALID_SPEC and the reason, what this target cannot run: what its capabilities
+   * rule out, and more replicas than it can hold. Starts nothing; returns what the target ignores.
+   */
+  async validate(spec: ResolvedDeployment): Promise<string[]> {
+    const warnings = validateForTarget(spec, this.capabilities, this.kind);
+    assertFits(spec, await this.capacity(spec), this.targetName);
+    return warnings;
+  }
+
+  private async warn(spec: ResolvedDeployment, progress: Progress): Promise<void> {
+    for (const warning of await this.validate(spec)) progress(`warning: ${warning}`);
   }
 
   private async removeDeployment(deployment: ReplicaSet<R, V, F>): Promise<void> {

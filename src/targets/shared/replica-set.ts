@@ -11,6 +11,7 @@
 import { BerthError, toBerthError } from '../../core/errors.js';
 import type { DeploymentStatus, Progress, ReplicaStatus, ResolvedDeployment } from '../target.js';
 import type { ManagedReplica, ReplicaFactory } from './replica.js';
+import { startParallelism } from './replica-limits.js';
 import { deploymentStatus, type DeploymentPhase } from './status.js';
 
 export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R, V> = ReplicaFactory<R, V>> {
@@ -21,6 +22,10 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
   version: V | undefined;
   private current: R[] = [];
   private readonly draining = new Set<R>();
+  /** Replicas of a generation still starting: remove() stops them too. */
+  private readonly starting = new Set<R>();
+  /** Aborted by remove(): a generation still starting starts no further replica. */
+  private readonly removing = new AbortController();
 
   constructor(
     readonly id: string,
@@ -47,6 +52,8 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
 
   /** Records a failure, including one before any replica started (e.g. the image build). */
   fail(error: unknown): void {
+    // A start cut short by remove() is no failure: the deployment is going away.
+    if (this.phase === 'deleting' || this.phase === 'removed') return;
     this.phase = 'failed';
     this.failure = toBerthError(error).message;
   }
@@ -87,10 +94,12 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
 
   async remove(): Promise<void> {
     this.phase = 'deleting';
+    this.removing.abort();
+    const starting = [...this.starting];
     const all = this.current;
     this.current = [];
     const grace = this.factory.drainGraceMs(this.spec);
-    await this.drain(all, grace);
+    await Promise.all([this.drain(all, grace), ...starting.map((replica) => replica.stop(0))]);
     // Replicas an update is still draining: stop() is idempotent, so this waits for them.
     await Promise.all([...this.draining].map((replica) => replica.stop(grace)));
     this.phase = 'removed';
@@ -103,9 +112,9 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     return this.current.map((replica) => replica.status());
   }
 
-  /** Every replica still alive: serving, then draining. */
+  /** Every replica still alive: serving, starting, then draining. */
   members(): R[] {
-    return [...this.current, ...this.draining];
+    return [...this.current, ...this.starting, ...this.draining];
   }
 
   status(): DeploymentStatus {
@@ -116,7 +125,7 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
       instanceCount: this.spec.instanceCount,
       creating: `${this.factory.preparing === undefined ? '' : `${this.factory.preparing} and `}starting ${this.spec.instanceCount} ${this.factory.noun}(s)`,
       serving: this.replicas(),
-      all: this.members().map((replica) => replica.status()),
+      all: [...this.current, ...this.draining].map((replica) => replica.status()),
     });
   }
 
@@ -134,16 +143,23 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     progress(
       `${this.id}: starting ${replicas.length} ${this.factory.noun}(s) of generation ${generation}${source === undefined ? '' : ` from ${source}`}`,
     );
-    const started = replicas.map((replica) => replica.start(signal));
-    // Recorded as soon as they exist, so a crashed control plane's orphans can be found.
-    this.factory.record?.([...this.members(), ...replicas]);
-    const results = await Promise.allSettled(started);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    for (const replica of replicas) this.starting.add(replica);
+    const cancel =
+      signal === undefined ? this.removing.signal : AbortSignal.any([signal, this.removing.signal]);
+    let failed: { error: unknown } | undefined;
+    try {
+      // Recorded as they start, so a crashed control plane's orphans can be found.
+      failed = await startBounded(replicas, startParallelism, cancel, () =>
+        this.factory.record?.(this.members()),
+      );
+    } finally {
+      for (const replica of replicas) this.starting.delete(replica);
+    }
     if (failed !== undefined) {
       const grace = this.factory.abandonGraceMs(spec);
       await Promise.all(replicas.map((replica) => replica.stop(grace)));
       this.factory.record?.(this.members());
-      throw toBerthError(failed.reason);
+      throw toBerthError(failed.error);
     }
     return replicas;
   }
@@ -161,4 +177,42 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     for (const replica of replicas) this.draining.delete(replica);
     this.factory.record?.(this.members());
   }
+}
+
+/**
+ * Starts replicas at most `lanes` at a time, so a large set never spawns all at once (a machine
+ * stays responsive, a failure shows early). After a failure no further replica starts; those
+ * already starting finish. Resolves with the first failure, or undefined.
+ */
+async function startBounded(
+  replicas: readonly ManagedReplica[],
+  lanes: number,
+  signal: AbortSignal | undefined,
+  onStart: () => void,
+): Promise<{ error: unknown } | undefined> {
+  let next = 0;
+  let first = true;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < replicas.length && signal?.aborted !== true) {
+      const replica = replicas[next]!;
+      next += 1;
+      const starting = replica.start(signal);
+      if (!first) onStart();
+      try {
+        await starting;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  // Every lane's first start happens now, synchronously: they are recorded together.
+  const running = Array.from({ length: Math.min(lanes, replicas.length) }, lane);
+  first = false;
+  onStart();
+  await Promise.all(running);
+  if (failure === undefined && next < replicas.length) {
+    failure = { error: new BerthError('SHUTTING_DOWN', 'the start was cancelled') };
+  }
+  return failure;
 }

@@ -82,14 +82,13 @@ describe('container target', { skip }, () => {
     const version = `v2-${process.pid}-${Date.now()}`;
     writeFileSync(script.scoringScript!, echoScript.replace('ok: true', `ok: "${version}"`));
     const changed = recorder();
-    const started = Date.now();
+    // Only the app layer is built again (the messages say so); how long that takes is
+    // bench:deploy's to measure, not a test's.
     handle = await target.update(handle, script, changed.progress);
-    const took = Date.now() - started;
     assert.ok(changed.messages.some((m) => m.startsWith('image server layer reused')));
     assert.ok(changed.messages.some((m) => m.startsWith('image model layer reused')));
     assert.ok(changed.messages.some((m) => m.startsWith('build app: Step')));
     assert.ok(!changed.messages.some((m) => /^build (server|model):/.test(m)), changed.messages.join('\n'));
-    assert.ok(took < 30_000, `a code-only redeploy took ${took} ms`);
     const [replica] = target.currentReplicas(handle);
     const answer = await send(`${replica!.url}/score`, {
       body: { n: 1 },

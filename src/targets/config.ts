@@ -10,6 +10,7 @@ import { nameSchema } from '../core/names.js';
 import { clusterTargetConfigSchema } from '../batch/cluster/config.js';
 import { containerTargetConfigSchema } from './container/config.js';
 import { localTargetConfigSchema } from './local/config.js';
+import { sshTargetConfigSchema } from './ssh/config.js';
 
 function plannedTarget<K extends string>(kind: K) {
   return z.looseObject({ kind: z.literal(kind), name: nameSchema.default(kind) });
@@ -17,7 +18,7 @@ function plannedTarget<K extends string>(kind: K) {
 
 export const targetConfigSchema = z.discriminatedUnion('kind', [
   localTargetConfigSchema,
-  plannedTarget('ssh'),
+  sshTargetConfigSchema,
   containerTargetConfigSchema,
   plannedTarget('kubernetes'),
   clusterTargetConfigSchema,

@@ -214,11 +214,14 @@ export class SshConnection {
   }
 }
 
-/** Waits for a child to end and returns its exit code and output. */
-export function collect(child: ChildProcess): Promise<CommandResult> {
+/**
+ * Waits for a child to end and returns its exit code and output; with `readStdout` false its stdout
+ * is left alone (it is piped elsewhere, as bytes).
+ */
+export function collect(child: ChildProcess, readStdout = true): Promise<CommandResult> {
   let stdout = '';
   let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  if (readStdout) child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve) => {
     child.on('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));

@@ -8,7 +8,7 @@ import { SshTarget } from './target.js';
 export { resolveSshTargetConfig, sshTargetConfigSchema } from './config.js';
 export type { ResolvedSshTargetConfig, SshTargetConfig } from './config.js';
 export { SshTarget } from './target.js';
-export type { SshTargetState } from './target.js';
+export type { MachineReport, SshTargetState } from './target.js';
 export type { MachineFacts } from './machine.js';
 
 export function createSshTarget(config: SshTargetConfig): SshTarget {

@@ -90,6 +90,18 @@ export function checkMachine(
   where: string,
   neededBytes: number,
 ): void {
+  const missing = machineProblems(facts, config, neededBytes);
+  if (missing.length > 0) {
+    throw new BerthError('RUN_FAILED', `the machine ${where} cannot run replicas yet: ${missing.join('; ')}`);
+  }
+}
+
+/** What the machine lacks to run replicas, each with what to do; empty when nothing. */
+export function machineProblems(
+  facts: MachineFacts,
+  config: ResolvedSshTargetConfig,
+  neededBytes: number,
+): string[] {
   const missing: string[] = [];
   const node = nodeVersion(facts.node);
   const { major, minor } = minimumNode;
@@ -111,7 +123,5 @@ export function checkMachine(
       `${facts.workdir} has ${Math.floor(facts.freeBytes / 2 ** 20)} MiB free, the deployment needs about ${Math.ceil(neededBytes / 2 ** 20)} MiB: free disk there or set the target's workdir`,
     );
   }
-  if (missing.length > 0) {
-    throw new BerthError('RUN_FAILED', `the machine ${where} cannot run replicas yet: ${missing.join('; ')}`);
-  }
+  return missing;
 }

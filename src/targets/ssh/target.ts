@@ -10,6 +10,7 @@
  * workdir itself once empty. Replicas live as long as their SSH sessions, which live as long as
  * this process: after a control-plane restart the control plane calls deploy() again.
  */
+import { toBerthError } from '../../core/errors.js';
 import { targetCapabilities } from '../capabilities.js';
 import { serverBundle } from '../container/bundle.js';
 import type { Replica } from '../local/replica.js';
@@ -26,14 +27,23 @@ import type {
 import { RemoteArtifacts, type Shipped } from './artifacts.js';
 import type { ResolvedSshTargetConfig } from './config.js';
 import { SshConnection } from './connection.js';
-import { checkMachine, readMachine, type MachineFacts } from './machine.js';
+import { checkMachine, machineProblems, readMachine, type MachineFacts } from './machine.js';
 import { supervisorFile, supervisorSource } from './remote-supervisor.js';
 import { codeDirOf, SshReplicas, type SshRelease } from './replica-factory.js';
 
 export type SshTargetState = TargetState;
 
+export interface MachineReport {
+  reachable: boolean;
+  /** Why it could not be reached (host key, key, network), when it could not. */
+  error?: string;
+  facts?: MachineFacts;
+  /** What it lacks to run replicas, each with what to do. */
+  missing: string[];
+}
+
 /** Disk the server bundle and its runtime take on the machine, with room to spare. */
-const serverBytes = 400 * 2 ** 20;
+export const serverBytes = 400 * 2 ** 20;
 
 export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas> {
   readonly kind = 'ssh';
@@ -57,6 +67,23 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
       throw error;
     });
     return this.facts;
+  }
+
+  /**
+   * Whether the machine answers and what it is, for `berth target show`: the facts and what it
+   * lacks to run replicas (with a model of `modelBytes`), or why it could not be reached.
+   */
+  async inspect(modelBytes = 0): Promise<MachineReport> {
+    try {
+      const facts = await this.machine();
+      return {
+        reachable: true,
+        facts,
+        missing: machineProblems(facts, this.config, serverBytes + modelBytes),
+      };
+    } catch (error) {
+      return { reachable: false, error: toBerthError(error).message, missing: [] };
+    }
   }
 
   logs(handle: DeploymentHandle, options: LogOptions): AsyncIterable<LogLine> {

@@ -158,14 +158,17 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
   batching: { '*': read("the scoring server's dynamic batcher") },
   'resources.cpu': {
     local: read('scoring worker threads per replica (not a limit: validate.ts warns)'),
+    ssh: read('scoring worker threads per replica on the machine (not a limit: validate.ts warns)'),
     container: read('the container CPU limit (NanoCpus) and scoring worker threads'),
   },
   'resources.memoryBytes': {
     local: { use: 'checked', by: 'validate.ts warns that local does not enforce it' },
+    ssh: { use: 'checked', by: 'validate.ts warns that ssh does not enforce it' },
     container: read('the container memory limit, checked against the 48 GB row'),
   },
   'resources.gpu': {
     local: read("the CUDA execution provider on the host's GPU (validate.ts says so)"),
+    ssh: read("the CUDA execution provider on the machine's GPU (validate.ts says so)"),
     container: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only container row' },
   },
   'dataCollection.enabled': { '*': read("the scoring server's data collector") },

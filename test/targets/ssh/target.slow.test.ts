@@ -19,6 +19,12 @@ import { sshFixture, type SshFixture } from './fixture.js';
 
 const secret = `s3cret-${process.pid}-${Date.now()}`;
 
+/** The header the gateway sends a replica its token in, where the replica reports one. */
+function tokenHeader(replica: object | undefined): Record<string, string> | undefined {
+  const token = (replica as { token?: string } | undefined)?.token;
+  return token === undefined ? undefined : { 'x-berth-replica-token': token };
+}
+
 function script(version: string): string {
   return [
     `export function init() { console.log("init of code ${version}"); }`,
@@ -73,7 +79,7 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
     assert.ok(first.some((line) => /code shipped to/.test(line)));
 
     const [replica] = fixture.target.currentReplicas(handle);
-    const answer = await send(`${replica?.url}/score`, { body: { data: 1 } });
+    const answer = await send(`${replica?.url}/score`, { body: { data: 1 }, headers: tokenHeader(replica) });
     assert.equal(answer.status, 200, answer.body);
     const body = JSON.parse(answer.body) as { version: string; secret: boolean; token: boolean; cwd: string };
     assert.deepEqual([body.version, body.secret, body.token], ['one', true, true]);
@@ -81,6 +87,8 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
     const argv = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' });
     assert.ok(!argv.includes(secret), 'a deployment variable is in a process argument');
     assert.ok(!argv.includes('BERTH_REPLICA_TOKEN'), 'the replica token is in a process argument');
+    const token = tokenHeader(replica)?.['x-berth-replica-token'];
+    if (token !== undefined) assert.ok(!argv.includes(token), 'the replica token is in a process argument');
 
     writeFileSync(join(code, 'score.js'), script('two'));
     const second: string[] = [];
@@ -92,7 +100,7 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
     assert.ok(second.some((line) => /scoring server already on/.test(line)));
     assert.ok(second.some((line) => /code shipped to/.test(line)));
     const [renewed] = fixture.target.currentReplicas(handle);
-    const again = await send(`${renewed?.url}/score`, { body: { data: 1 } });
+    const again = await send(`${renewed?.url}/score`, { body: { data: 1 }, headers: tokenHeader(renewed) });
     assert.equal((JSON.parse(again.body) as { version: string }).version, 'two');
     const logs: string[] = [];
     for await (const line of fixture.target.logs(handle, { lines: 100, follow: false })) logs.push(line.text);

@@ -29,6 +29,12 @@ export type {
   LogLine,
 } from './sdk/batch.js';
 
+export { JobOperations } from './sdk/jobs.js';
+export type { CreateJobOptions, JobView } from './sdk/jobs.js';
+export { run, createJobRun } from './jobs/run-log.js';
+export type { JobRun } from './jobs/run-log.js';
+export type { MetricSeries, MetricPoint, RunMetrics } from './jobs/metrics.js';
+
 export { EndpointOperations } from './sdk/endpoints.js';
 export type {
   EndpointOperationsOptions,

@@ -8,6 +8,7 @@ import { registerInitCommand } from './commands/init.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerBatchCommands } from './commands/batch.js';
+import { registerJobCommands } from './commands/job.js';
 import { registerEndpointCommands } from './commands/endpoint.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerTargetCommands } from './commands/target.js';
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo): Command {
   registerTargetCommands(program, context);
   registerServerCommands(program, context);
   registerBatchCommands(program, context);
+  registerJobCommands(program, context);
   registerWorkerCommand(program, context);
   registerPackageCommand(program, context);
   for (const command of program.commands) {

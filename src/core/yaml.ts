@@ -3,8 +3,24 @@
  * field is reported at once as `file:line: path: message`, and unknown fields become warnings
  * instead of being dropped silently. Schemas must be strict objects (`z.strictObject`): their
  * `unrecognized_keys` issues are what this module turns into warnings.
+ *
+ * Hostile files get the same treatment as wrong ones: a spec over `maxSpecBytes` is refused before
+ * it is parsed; the work grows linearly with the file (the YAML library's own duplicate-key check
+ * scans every earlier key of a mapping for each key, so it is off and done here with a set, and a
+ * field's line is found through an index of each mapping's keys); and an alias bomb is the user's
+ * INVALID_SPEC, at the line of its first alias.
  */
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type YAMLMap,
+} from 'yaml';
 import type { z } from 'zod';
 import { BerthError } from './errors.js';
 
@@ -94,20 +110,93 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
 }
 
-function nodeAt(doc: Document, path: SpecPath): { node: Node | undefined } {
-  for (let length = path.length; length >= 0; length -= 1) {
-    const node = (length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true)) as Node | undefined;
-    if (node !== undefined && node !== null && typeof node === 'object' && 'range' in node) return { node };
+/** Largest spec text parsed: specs are a few kilobytes; one over this is refused unread. */
+export const maxSpecBytes = 1024 * 1024;
+
+/** Throws INVALID_SPEC naming the size and the limit when a spec of `bytes` bytes is too large. */
+export function checkSpecSize(bytes: number, fileName: string): void {
+  if (bytes > maxSpecBytes) {
+    throw new BerthError(
+      'INVALID_SPEC',
+      `${fileName}: the spec is ${bytes} bytes, over the limit of ${maxSpecBytes} bytes for a spec file`,
+    );
   }
-  return { node: undefined };
 }
 
-/** The key node of `key` in the mapping at `path`, for an unknown field's line. */
-function keyNode(doc: Document, path: SpecPath, key: string): Node | undefined {
-  const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
-  if (!isMap(map)) return undefined;
-  const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
-  return pair && isScalar(pair.key) ? pair.key : undefined;
+interface KeyEntry {
+  key: Node;
+  value: unknown;
+}
+
+/** Each mapping's keys, indexed once, so that finding a field's line costs no scan of its mapping. */
+class KeyIndex {
+  private readonly maps = new WeakMap<YAMLMap, Map<string, KeyEntry>>();
+
+  entries(map: YAMLMap): Map<string, KeyEntry> {
+    let index = this.maps.get(map);
+    if (index === undefined) {
+      index = new Map();
+      for (const pair of map.items) {
+        if (isScalar(pair.key) && !index.has(String(pair.key.value)))
+          index.set(String(pair.key.value), { key: pair.key, value: pair.value });
+      }
+      this.maps.set(map, index);
+    }
+    return index;
+  }
+
+  child(node: unknown, part: string | number): unknown {
+    if (isMap(node)) return this.entries(node).get(String(part))?.value;
+    if (isSeq(node) && typeof part === 'number') return node.items[part];
+    return undefined;
+  }
+
+  nodeAt(doc: Document, path: SpecPath): Node | undefined {
+    const nodes: unknown[] = [doc.contents];
+    for (const part of path) nodes.push(this.child(nodes[nodes.length - 1], part));
+    for (let at = nodes.length - 1; at >= 0; at -= 1) {
+      const node = nodes[at];
+      if (node !== undefined && node !== null && typeof node === 'object' && 'range' in node)
+        return node as Node;
+    }
+    return undefined;
+  }
+
+  /** The key node of `key` in the mapping at `path`, for an unknown field's line. */
+  keyNode(doc: Document, path: SpecPath, key: string): Node | undefined {
+    let node: unknown = doc.contents;
+    for (const part of path) node = this.child(node, part);
+    return isMap(node) ? this.entries(node).get(key)?.key : undefined;
+  }
+}
+
+/** Every key used twice in one mapping, found with one set per mapping. */
+function duplicateKeys(doc: Document): Node[] {
+  const found: Node[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) found.push(pair.key);
+        seen.add(key);
+      }
+    },
+  });
+  return found;
+}
+
+/** The first alias of the document, where an alias bomb is reported. */
+function firstAlias(doc: Document): Node | undefined {
+  let alias: Node | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      alias = node;
+      return visit.BREAK;
+    },
+  });
+  return alias;
 }
 
 function deleteAt(value: unknown, path: SpecPath, key: string): void {
@@ -189,34 +278,54 @@ export function parseYamlFile<S extends z.ZodType>(
   fileName: string,
   schema: S,
 ): ParsedYaml<z.output<S>> {
+  checkSpecSize(Buffer.byteLength(text), fileName);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const lineOfNode = (node: Node | undefined): number | undefined =>
     node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  const index = new KeyIndex();
   // A field's line is its key's (a mapping value may start on the next line); a field that is
   // absent gets the line of the nearest enclosing one.
   const lineOf = (path: SpecPath): number | undefined => {
     const last = path[path.length - 1];
-    const key = typeof last === 'string' ? keyNode(doc, path.slice(0, -1), last) : undefined;
-    return lineOfNode(key ?? nodeAt(doc, path).node);
+    const key = typeof last === 'string' ? index.keyNode(doc, path.slice(0, -1), last) : undefined;
+    return lineOfNode(key ?? index.nodeAt(doc, path));
   };
 
-  if (doc.errors.length > 0) {
-    throw specError(
-      doc.errors.map((error) => ({
+  const errors: SpecIssue[] = doc.errors.map((error) => ({
+    file: fileName,
+    line: lineCounter.linePos(error.pos[0]).line,
+    path: '',
+    message: `invalid YAML: ${error.message.split('\n')[0] ?? error.code}`,
+  }));
+  if (errors.length === 0) {
+    for (const key of duplicateKeys(doc)) {
+      const name = isScalar(key) ? String(key.value) : '?';
+      errors.push({
         file: fileName,
-        line: lineCounter.linePos(error.pos[0]).line,
+        line: lineOfNode(key),
         path: '',
-        message: `invalid YAML: ${error.message.split('\n')[0] ?? error.code}`,
-      })),
-    );
+        message: `invalid YAML: the key "${name}" appears twice in one mapping`,
+      });
+    }
   }
+  if (errors.length > 0) throw specError(errors);
   const yamlWarnings: SpecIssue[] = doc.warnings.map((warning) => ({
     file: fileName,
     line: lineCounter.linePos(warning.pos[0]).line,
     path: '',
     message: warning.message.split('\n')[0] ?? warning.code,
   }));
-  const { value, warnings } = validateSpec(doc.toJS({ maxAliasCount: 100 }), fileName, schema, lineOf);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // The library's refusal of an alias bomb ("Excessive alias count…") is the file's fault.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw specError([
+      { file: fileName, line: lineOfNode(firstAlias(doc)), path: '', message: `invalid YAML: ${reason}` },
+    ]);
+  }
+  const { value, warnings } = validateSpec(data, fileName, schema, lineOf);
   return { value, warnings: [...yamlWarnings, ...warnings], lineOf };
 }

@@ -22,13 +22,14 @@ import { BerthError, isErrorCode, toBerthError } from '../core/errors.js';
 import { assertName } from '../core/names.js';
 import { DeploymentAdmission } from './admission.js';
 import { Balancer, noReplicaReason } from './balancer.js';
+import { checkDeclaredLength, watchBodySize } from './body-limit.js';
 import { namedDeployment } from './headers.js';
 import { bearerToken, keyMatches } from './keys.js';
 import { Mirror } from './mirror.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { forward } from './proxy.js';
 import { sendError } from './reply.js';
-import { matchRoute, type GatewayRoute } from './router.js';
+import { matchRoute, routeFamily, type GatewayRoute } from './router.js';
 import { mirrorTarget, pickByWeight, validateTraffic } from './traffic.js';
 import type { EndpointConfig, GatewayDeployment } from './types.js';
 
@@ -195,7 +196,7 @@ export class Gateway {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let family: GatewayRoute['family'] = 'azure';
+    let family = routeFamily(req.url ?? '/');
     try {
       if (this.state !== 'listening') throw new BerthError('SHUTTING_DOWN', 'the gateway is shutting down');
       const route = matchRoute(req.url ?? '/');
@@ -203,6 +204,7 @@ export class Gateway {
       const endpoint = this.endpoints.get(route.endpoint);
       if (endpoint === undefined) throw new BerthError('NOT_FOUND', `endpoint "${route.endpoint}" not found`);
       this.authenticate(endpoint.config, req);
+      checkDeclaredLength(req, this.options.maxBodyBytes);
       await this.route(endpoint, route, req, res);
     } catch (error) {
       sendError(res, req, family, toBerthError(error));
@@ -270,6 +272,12 @@ export class Gateway {
           noReplicaReason(deployment.name, replicas, deployment.instanceCount),
         );
       const copy = named ? undefined : this.mirrorFor(endpoint, route, req);
+      // Answering 413 closes the client's connection; that aborts the request, which ends the
+      // proxy's upstream request too.
+      watchBodySize(req, this.options.maxBodyBytes, (error) => {
+        res.setHeader('connection', 'close');
+        sendError(res, req, route.family, error);
+      });
       await forward({
         req,
         res,

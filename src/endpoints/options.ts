@@ -14,6 +14,11 @@ export interface GatewayOptions {
   replayBufferBytes?: number;
   /** How long close() waits for requests in flight. Default 30000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * Largest request body the gateway forwards; past it the gateway answers 413 itself, by the
+   * Content-Length at once or while the body streams. Default 100 MiB, the scoring server's own.
+   */
+  maxBodyBytes?: number;
   /** The random source for traffic and mirror choices. Default Math.random. */
   random?: () => number;
 }
@@ -24,6 +29,7 @@ export interface ResolvedGatewayOptions {
   maxMirrorInFlight: number;
   replayBufferBytes: number;
   drainTimeoutMs: number;
+  maxBodyBytes: number;
   random: () => number;
 }
 
@@ -34,9 +40,10 @@ export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGat
     maxMirrorInFlight: options.maxMirrorInFlight ?? 64,
     replayBufferBytes: options.replayBufferBytes ?? 1024 * 1024,
     drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+    maxBodyBytes: options.maxBodyBytes ?? 100 * 1024 * 1024,
     random: options.random ?? Math.random,
   };
-  for (const key of ['maxMirrorInFlight', 'replayBufferBytes', 'drainTimeoutMs'] as const) {
+  for (const key of ['maxMirrorInFlight', 'replayBufferBytes', 'drainTimeoutMs', 'maxBodyBytes'] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 0) {
       throw new BerthError(
         'INVALID_SPEC',

@@ -8,7 +8,6 @@
  * const answer = await endpoints.invoke('ocr', { body: await readFile('request.json') });
  * ```
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
@@ -29,6 +28,7 @@ import {
   type EndpointView,
   type ServerStatus,
 } from '../core/specs/index.js';
+import { readSpecFile } from '../core/spec-file.js';
 import type { SpecIssue } from '../core/yaml.js';
 import type { LogLine } from '../targets/target.js';
 import { targetKinds } from '../targets/target.js';
@@ -304,18 +304,11 @@ function deploymentPath(endpointName: string, name: string): string {
   return `/api/endpoints/${enc(assertName(endpointName, 'endpoint name'))}/deployments/${enc(assertName(name, 'deployment name'))}`;
 }
 
-async function readSpecFile(file: string): Promise<string> {
-  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') throw new BerthError('PATH_NOT_FOUND', `no such file: ${file}`);
-    throw new BerthError('PATH_UNREADABLE', `cannot read ${file}: ${error.code ?? error.message}`);
-  });
-}
-
 async function readEndpointSpec(
   options: CreateEndpointOptions,
 ): Promise<{ spec: EndpointSpec; warnings: SpecIssue[] }> {
   if (options.file !== undefined) {
-    const text = await readSpecFile(resolve(options.file));
+    const text = await readSpecFile(resolve(options.file), options.file);
     return parseEndpointYaml(text, options.file, { name: options.name });
   }
   const spec: EndpointSpec = { ...(options.spec ?? {}), name: options.name ?? options.spec?.name };
@@ -338,7 +331,7 @@ async function readDeploymentSpec(options: CreateDeploymentOptions): Promise<Rea
   const overrides = { name: options.name, endpointName: options.endpointName };
   if (options.file !== undefined) {
     const path = resolve(options.file);
-    const read = readDeploymentYaml(await readSpecFile(path), options.file, overrides);
+    const read = readDeploymentYaml(await readSpecFile(path, options.file), options.file, overrides);
     return { ...read, file: options.file, baseDir: options.baseDir ?? dirname(path) };
   }
   if (options.spec === undefined) throw new BerthError('BAD_INPUT', 'give a deployment file (-f) or a spec');

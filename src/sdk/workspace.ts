@@ -3,6 +3,7 @@ import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
 import { initWorkspace, openWorkspaceParts, resolveWorkspaceDir } from '../workspace/index.js';
 import { BatchOperations } from './batch.js';
 import { EndpointOperations } from './endpoints.js';
+import { JobOperations } from './jobs.js';
 import { ModelOperations } from '../registry/model-operations.js';
 import { TargetOperations } from './named-targets.js';
 
@@ -28,6 +29,8 @@ export class Workspace {
   readonly endpoints: EndpointOperations;
   /** Named targets recorded with `berth target create`. */
   readonly targets: TargetOperations;
+  /** Command jobs (training, or any command) and their run history. */
+  readonly jobs: JobOperations;
 
   private constructor(
     readonly dir: string,
@@ -36,6 +39,7 @@ export class Workspace {
   ) {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
     this.targets = new TargetOperations(store);
+    this.jobs = new JobOperations(dir, artifacts, (name) => this.targets.find(name));
     this.batch = new BatchOperations(dir, this.models, { findTarget: (name) => this.targets.find(name) });
     this.endpoints = new EndpointOperations({
       workspaceDir: dir,

@@ -3,7 +3,8 @@
  * …: that kind with its defaults) or a target recorded with `berth target create` (its kind and
  * settings from the workspace). Each is created on first use from the registry and closed with
  * the server. The local target keeps its replica logs and run files under the workspace; the
- * container target keeps its scoring-server bundle in the workspace cache unless told otherwise.
+ * container target keeps its scoring-server bundle in the workspace cache unless told otherwise,
+ * and the function target its packages and logs under `<workspace>/function`.
  */
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
@@ -63,6 +64,8 @@ export class TargetSet {
         };
       case 'container':
         return { ...config, cacheDir: config.cacheDir ?? join(this.workspaceDir, 'cache', 'container') };
+      case 'function':
+        return { ...config, workDir: config.workDir ?? join(this.workspaceDir, 'function') };
       default:
         return config;
     }

@@ -26,7 +26,7 @@ function row(input: RowInput): Readonly<TargetCapabilities> {
 
 export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapabilities>>> = {
   local: row({
-    work: { realtime: 'ready', batch: 'ready', jobs: 'planned' },
+    work: { realtime: 'ready', batch: 'ready', jobs: 'ready' },
     eventDriven: false,
     gpu: 'host',
     autoscale: false,
@@ -78,7 +78,7 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     stages: ['production'],
   }),
   cluster: row({
-    work: { realtime: 'no', batch: 'ready', jobs: 'planned' },
+    work: { realtime: 'no', batch: 'ready', jobs: 'ready' },
     eventDriven: false,
     gpu: true,
     // Workers are started by hand (`berth worker`): nothing adds or removes them with the load.
@@ -88,22 +88,24 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     // A batch deployment has no cpu or memory settings; a worker uses what its machine has.
     enforcesResources: false,
     offline: false,
-    usedFor: 'batch inference',
-    engine: 'Redis + BullMQ workers (berth worker)',
+    usedFor: 'batch inference, training jobs',
+    engine: 'Redis + BullMQ workers (berth worker), batch and command jobs',
     stages: ['production', 'test'],
   }),
   function: row({
-    work: { realtime: 'planned', batch: 'no', jobs: 'no' },
+    work: { realtime: 'ready', batch: 'no', jobs: 'no' },
     eventDriven: true,
     gpu: false,
+    // Instances start with the requests and stop when idle (the local host; a platform likewise).
     autoscale: true,
     maxModelBytes: undefined,
     maxMemoryBytes: undefined,
-    enforcesResources: true,
+    // The local host runs instances as plain processes; sizing them is the platform's setting.
+    enforcesResources: false,
     offline: false,
     usedFor: 'event-driven real-time',
-    engine: 'a function bundle (generic, AWS Lambda, Azure Functions handlers)',
-    stages: ['production'],
+    engine: 'function packages (fetch, AWS Lambda, Azure Functions handlers) run by a local function host',
+    stages: ['production', 'test'],
   }),
   edge: row({
     work: { realtime: 'planned', batch: 'no', jobs: 'no' },

@@ -9,6 +9,7 @@ import { BerthError } from '../core/errors.js';
 import { nameSchema } from '../core/names.js';
 import { clusterTargetConfigSchema } from '../batch/cluster/config.js';
 import { containerTargetConfigSchema } from './container/config.js';
+import { functionTargetConfigSchema } from './function/config.js';
 import { localTargetConfigSchema } from './local/config.js';
 import { sshTargetConfigSchema } from './ssh/config.js';
 
@@ -22,7 +23,7 @@ export const targetConfigSchema = z.discriminatedUnion('kind', [
   containerTargetConfigSchema,
   plannedTarget('kubernetes'),
   clusterTargetConfigSchema,
-  plannedTarget('function'),
+  functionTargetConfigSchema,
   plannedTarget('edge'),
 ]);
 

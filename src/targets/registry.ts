@@ -20,6 +20,7 @@ import { clusterTargetConfigSchema } from '../batch/cluster/config.js';
 import { targetCapabilities } from './capabilities.js';
 import { parseTargetConfig, type TargetConfig } from './config.js';
 import { createContainerTarget } from './container/index.js';
+import { createFunctionTarget } from './function/index.js';
 import { createLocalTarget } from './local/index.js';
 import { NotImplementedTarget } from './not-implemented.js';
 import { createSshTarget } from './ssh/index.js';
@@ -91,7 +92,7 @@ export const targetProviders: { readonly [K in TargetKind]: TargetProvider<K> } 
   container: { realtime: (config) => createContainerTarget(config), batch: undefined },
   kubernetes: { realtime: () => new NotImplementedTarget('kubernetes'), batch: undefined },
   cluster: { realtime: () => new NotImplementedTarget('cluster'), batch: clusterBatch },
-  function: { realtime: () => new NotImplementedTarget('function'), batch: undefined },
+  function: { realtime: (config) => createFunctionTarget(config), batch: undefined },
   edge: { realtime: () => new NotImplementedTarget('edge'), batch: undefined },
 };
 

@@ -159,6 +159,19 @@ export class ArtifactStore {
     });
     if (!info.isDirectory()) throw new BerthError('BAD_INPUT', `${dir} is not a folder`);
     const files = await walkFolder(dir);
+    // A name that is not a plain relative path (e.g. `..\\..\\x`, legal on Linux) could never be
+    // exported or served: refuse it now, naming it, rather than register a model that cannot run.
+    for (const file of files) {
+      try {
+        assertSafeRelativePath(file.path);
+      } catch (error) {
+        throw new BerthError(
+          'PATH_ESCAPES',
+          `cannot register the folder ${dir}: it holds a file named ${JSON.stringify(file.path)}; a model's file names may not hold backslashes, "." or ".." segments, or be absolute`,
+          { cause: error },
+        );
+      }
+    }
     const onChunk = progressCounter(
       files.reduce((sum, file) => sum + file.size, 0),
       onProgress,
@@ -220,7 +233,15 @@ export class ArtifactStore {
     }
     const destination = join(destDir, assertSafeRelativePath(ref.fileName));
     const entries = ref.kind === 'folder' ? await this.readManifest(ref) : undefined;
-    await mkdir(destDir, { recursive: true });
+    await mkdir(destDir, { recursive: true }).catch((error: unknown) => {
+      const code = fsErrorCode(error);
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw pathError(error, destDir);
+      throw new BerthError(
+        'BAD_INPUT',
+        `cannot write into ${destDir}: it (or a folder above it) is a file, not a folder; give a folder to write into`,
+        { cause: error },
+      );
+    });
     if (
       await stat(destination).then(
         () => true,

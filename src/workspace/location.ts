@@ -1,8 +1,10 @@
 /**
  * Where the workspace lives, and how its parts are created and opened. A workspace is a folder
- * holding `metadata.db` (the SQLite metadata store) and `artifacts/` (the artifact store).
+ * holding `metadata.db` (the SQLite metadata store), `secret.key` (see secrets.ts) and `artifacts/`
+ * (the artifact store). The folder is the owner's alone (0700): it is created so, and a workspace
+ * made before that rule is tightened when it is opened.
  */
-import { access, mkdir } from 'node:fs/promises';
+import { access, chmod, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import { openArtifactStore, type ArtifactStore } from './artifacts.js';
@@ -33,6 +35,12 @@ export interface WorkspaceParts {
   artifacts: ArtifactStore;
 }
 
+/** Makes `dir` the owner's alone when others may read or enter it. */
+async function ownerOnly(dir: string): Promise<void> {
+  const info = await stat(dir);
+  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
@@ -47,7 +55,8 @@ async function exists(path: string): Promise<boolean> {
 export async function initWorkspace(dir: string): Promise<{ dir: string; existed: boolean }> {
   const absolute = resolve(dir);
   const existed = await exists(join(absolute, databaseFile));
-  await mkdir(absolute, { recursive: true });
+  await mkdir(absolute, { recursive: true, mode: 0o700 });
+  await ownerOnly(absolute);
   const store = await openSqliteMetadataStore(join(absolute, databaseFile));
   await store.close();
   await openArtifactStore(join(absolute, artifactsFolder));
@@ -65,6 +74,7 @@ export async function openWorkspaceParts(dir: string): Promise<WorkspaceParts> {
       `no berth workspace at ${absolute}: run \`berth init\` (or set ${workspaceEnvVariable})`,
     );
   }
+  await ownerOnly(absolute);
   const store = await openSqliteMetadataStore(join(absolute, databaseFile), { mustExist: true });
   try {
     const artifacts = await openArtifactStore(join(absolute, artifactsFolder));

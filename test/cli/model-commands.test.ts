@@ -106,6 +106,13 @@ test('a folder model keeps its tree and names the served ONNX file', async () =>
     const out = join(dir, 'out');
     assert.equal((await runBerth(['model', 'download', 'bundle:1', out], { workspace })).code, 0);
     assert.equal(await readFile(join(out, 'bundle', 'assets', 'labels.txt'), 'utf8'), 'a\nb\n');
+    const aFile = join(dir, 'a-file.txt');
+    await writeFile(aFile, 'not a folder');
+    for (const destination of [aFile, join(aFile, 'below')]) {
+      const intoFile = await runBerth(['model', 'download', 'bundle:1', destination], { workspace });
+      assert.equal(intoFile.code, 2, intoFile.stderr);
+      assert.match(intoFile.stderr, /cannot write into .*a-file\.txt.*is a file, not a folder/);
+    }
   });
 });
 
@@ -125,6 +132,10 @@ test('bad input gets a one-line error and a fitting exit code', async () => {
     await mkdir(escaping);
     await writeFile(join(escaping, 'model.onnx'), await readFile(linearPath));
     await symlink(outside, join(escaping, 'link.txt'));
+    const backslashed = join(dir, 'backslashed');
+    await mkdir(backslashed);
+    await writeFile(join(backslashed, 'model.onnx'), await readFile(linearPath));
+    await writeFile(join(backslashed, '..\\..\\x'), 'x');
     const textFile = join(dir, 'weights.bin');
     await writeFile(textFile, 'weights');
 
@@ -156,6 +167,11 @@ test('bad input gets a one-line error and a fitting exit code', async () => {
         message: /framework onnx needs a \.onnx file/,
       },
       { args: ['model', 'register', '-n', 'm', '-p', escaping], code: 2, message: /link\.txt/ },
+      {
+        args: ['model', 'register', '-n', 'm', '-p', backslashed],
+        code: 2,
+        message: /holds a file named "\.\.\\\\\.\.\\\\x"/,
+      },
       {
         args: ['model', 'register', '-n', 'm', '-p', linearPath, '-t', 'novalue'],
         code: 2,

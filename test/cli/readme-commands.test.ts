@@ -17,13 +17,16 @@ import { buildProgram } from '../../src/cli/main.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const endpointCommands = 'test/cli/endpoint-commands.slow.test.ts';
+const functionCommands = 'test/cli/function-commands.slow.test.ts';
+const localJobs = 'test/jobs/local-jobs.slow.test.ts';
+const jobLoop = 'test/jobs/train-register-serve.slow.test.ts';
 
 /** README command → the test files that run it through the real executable. */
 const testedBy: Record<string, string[]> = {
   // `npx berth --help` and `npx berth <command> --help`
   '': ['test/cli/model-commands.test.ts'],
   init: ['test/cli/model-commands.test.ts'],
-  'model register': ['test/cli/model-commands.test.ts'],
+  'model register': ['test/cli/model-commands.test.ts', jobLoop],
   'model list': ['test/cli/model-commands.test.ts'],
   'model show': ['test/cli/model-commands.test.ts'],
   'model download': ['test/cli/model-commands.test.ts'],
@@ -39,6 +42,7 @@ const testedBy: Record<string, string[]> = {
   'endpoint invoke': [
     endpointCommands,
     'test/cli/container-commands.slow.test.ts',
+    functionCommands,
     'test/cli/ssh-commands.slow.test.ts',
   ],
   'endpoint update': [endpointCommands],
@@ -48,22 +52,33 @@ const testedBy: Record<string, string[]> = {
   'deployment create': [
     endpointCommands,
     'test/cli/container-commands.slow.test.ts',
+    functionCommands,
     'test/cli/ssh-commands.slow.test.ts',
   ],
   'deployment update': [endpointCommands],
   'deployment logs': [endpointCommands],
   'target list': [endpointCommands],
   'target recommend': [endpointCommands],
-  'target create': ['test/cli/container-commands.slow.test.ts', 'test/cli/ssh-commands.slow.test.ts'],
+  'target create': [
+    'test/cli/container-commands.slow.test.ts',
+    functionCommands,
+    'test/cli/ssh-commands.slow.test.ts',
+  ],
   'target show': ['test/cli/ssh-commands.slow.test.ts'],
   'server stop': [endpointCommands],
-  package: ['test/cli/package.test.ts', 'test/cli/package.slow.test.ts'],
+  package: ['test/cli/package.test.ts', 'test/cli/package.slow.test.ts', functionCommands],
   'batch run': ['test/batch/cli.test.ts', 'test/cli/batch-commands.slow.test.ts'],
   'batch status': ['test/batch/cli.test.ts', 'test/cli/batch-commands.slow.test.ts'],
   'batch logs': ['test/batch/cli.test.ts', 'test/cli/batch-commands.slow.test.ts'],
   'batch resume': ['test/cli/batch-commands.slow.test.ts'],
   'batch cancel': ['test/cli/batch-commands.slow.test.ts'],
   worker: ['test/cli/batch-commands.slow.test.ts'],
+  'job create': [localJobs, jobLoop, 'test/jobs/cluster-jobs.slow.test.ts'],
+  'job list': [localJobs],
+  'job show': [localJobs, jobLoop],
+  'job logs': [localJobs],
+  'job cancel': [localJobs],
+  'job download': [localJobs],
 };
 
 interface ReadmeCommand {

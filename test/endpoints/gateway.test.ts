@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hasErrorCode } from '../../src/core/errors.js';
 import { startGateway, type Gateway } from '../../src/endpoints/index.js';
+import { waitFor } from '../targets/helpers.js';
 import { fakeDeployment, send, sendMany, servedBy, startFakeReplica, type FakeReplica } from './harness.js';
 
 const open = { authMode: 'none' as const, keys: undefined, mirror: {} };
@@ -92,7 +93,12 @@ describe('endpoint gateway', () => {
       send(`${gateway.url}/endpoints/mirror/score`, { body: { x: 1 } }),
     );
     assert.ok(answers.every((answer) => answer.status === 200 && servedBy(answer) === 'blue'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Copies leave after the live answer: wait until every copy the gateway sent has arrived.
+    await waitFor(
+      () => gateway.statistics('mirror').shadow!.mirrored === shadow.mirrored,
+      10_000,
+      'the mirrored copies to arrive',
+    );
     // Binomial(500, 0.2): mean 100, standard deviation ~8.9.
     assert.ok(Math.abs(shadow.mirrored - 100) <= 36, `shadow got ${shadow.mirrored} copies`);
     assert.equal(shadow.received, shadow.mirrored);

@@ -64,6 +64,8 @@ export interface SteadyLoad {
   stop(): Promise<Answer[]>;
   /** How many answers have come so far. */
   count(): number;
+  /** Settles when every client has stopped by itself (maxMs or maxAnswers reached) or by stop(). */
+  finished: Promise<Answer[]>;
 }
 
 export interface SteadyLoadLimits {
@@ -105,6 +107,7 @@ export function steadyLoad(
   });
   return {
     count: () => answers.length,
+    finished: Promise.all(loops).then(() => answers),
     stop: async () => {
       running = false;
       await Promise.all(loops);

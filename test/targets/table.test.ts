@@ -20,6 +20,7 @@ import {
   type TargetKind,
   type Workload,
 } from '../../src/targets/index.js';
+import { jobLaunchers } from '../../src/jobs/submit.js';
 import { repoRoot } from '../helpers/cli.js';
 import { linearDeployment, noProgress } from './helpers.js';
 
@@ -54,10 +55,11 @@ describe('capabilities table and registry', () => {
     assert.equal(targetCapabilities.local.gpu, 'host');
   });
 
-  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them', () => {
+  it('claims for the cluster only what the code does: nothing scales its workers, nothing limits them, training only where it runs', () => {
     assert.equal(targetCapabilities.cluster.autoscale, false);
     assert.equal(targetCapabilities.cluster.enforcesResources, false);
-    assert.doesNotMatch(targetCapabilities.cluster.usedFor, /training/);
+    // Training is claimed only while src/jobs can start a command job on a cluster.
+    assert.equal(/training/.test(targetCapabilities.cluster.usedFor), jobLaunchers.cluster !== undefined);
   });
 
   it('keeps the summary flags in step with the work each row serves', () => {
@@ -84,8 +86,8 @@ describe('capabilities table and registry', () => {
         `${kind} real-time`,
       );
       assert.equal(targetProviders[kind].batch !== undefined, work.batch === 'ready', `${kind} batch`);
-      // No kind runs command jobs yet: the table must not say otherwise.
-      assert.notEqual(work.jobs, 'ready', `${kind} jobs`);
+      // Command jobs start through src/jobs' launchers: one per kind the table marks ready.
+      assert.equal(jobLaunchers[kind] !== undefined, work.jobs === 'ready', `${kind} jobs`);
     }
   });
 
@@ -192,7 +194,7 @@ describe('recommendTarget', () => {
     assert.equal(gpu.target, 'local');
     assert.match(gpu.reason, /uses the host's GPU/);
     assert.ok(gpu.planned.some((choice) => choice.target === 'kubernetes'));
-    // Sparse traffic suits a function, which is planned; an edge device likewise.
+    // Sparse traffic suits a function; offline work suits an edge device, which is planned.
     assert.ok(
       works(recommendTarget({ ...base, mode: 'realtime', requestsPerSecond: 0.1 }).target, 'realtime'),
     );
@@ -269,7 +271,7 @@ describe('validateForTarget', () => {
     assert.match(refused(memory, 'container'), /at most 48 GB of memory/);
     assert.match(
       refused({ ...spec, target: 'batch' }, 'cluster'),
-      /runs batch jobs only, no real-time serving; use target kind "(local|container)" instead/,
+      /runs batch jobs only, no real-time serving; use target kind "(local|container|function)" instead/,
     );
   });
   it('returns warnings for fields the target ignores', () => {

@@ -7,9 +7,9 @@
  * Where the job runs: `--target` (the `target` option) replaces the file's `compute` before the
  * file's value is looked at, so a file written for another workspace's compute runs anywhere.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { BerthError } from '../../core/errors.js';
+import { readSpecFile } from '../../core/spec-file.js';
 import {
   formatSpecIssue,
   parseYamlFile,
@@ -42,10 +42,7 @@ export async function loadBatchDeploymentFile(
   options: LoadOptions = {},
 ): Promise<LoadedDeployment> {
   const path = resolve(file);
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    const code = error.code === 'ENOENT' ? 'PATH_NOT_FOUND' : 'PATH_UNREADABLE';
-    throw new BerthError(code, `cannot read deployment file ${path}: ${error.code ?? error.message}`);
-  });
+  const text = await readSpecFile(path);
   return parseBatchDeployment(text, basename(path), dirname(path), options);
 }
 

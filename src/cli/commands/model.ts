@@ -33,7 +33,11 @@ export function registerModelCommands(program: Command, context: CliContext): vo
     .command('register')
     .description('register a model file or folder as the next version of NAME')
     .requiredOption('-n, --name <name>', 'model name: 1-63 letters, digits, "-" or "_"')
-    .requiredOption('-p, --path <path>', 'a model file, or a folder (its tree is kept)')
+    .requiredOption(
+      '-p, --path <path>',
+      'a model file, or a folder (its tree is kept); with --from-job, relative to the job (outputs/model.onnx)',
+    )
+    .option('--from-job <id>', 'register a file or folder a completed job kept (tagged job=ID)')
     .option(
       '-f, --framework <framework>',
       'onnx or custom (default: onnx for .onnx files and folders holding one)',
@@ -49,6 +53,7 @@ export function registerModelCommands(program: Command, context: CliContext): vo
       async (options: {
         name: string;
         path: string;
+        fromJob?: string;
         framework?: string;
         modelFile?: string;
         description: string;
@@ -58,13 +63,15 @@ export function registerModelCommands(program: Command, context: CliContext): vo
         const workspace = await context.openWorkspace();
         const bar = createProgressBar(context.io, 'registering');
         try {
+          const fromJob = options.fromJob;
           const registered = await workspace.models.register({
             name: options.name,
-            path: options.path,
+            path:
+              fromJob === undefined ? options.path : await workspace.jobs.outputPath(fromJob, options.path),
             framework: options.framework,
             modelFile: options.modelFile,
             description: options.description,
-            tags: options.tag,
+            tags: fromJob === undefined ? options.tag : { job: fromJob, ...options.tag },
             onProgress: bar,
           });
           bar?.finish();

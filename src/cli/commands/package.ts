@@ -2,6 +2,8 @@
  * `berth package MODEL[:VERSION]`: the model (with optional scoring code) as a container — either
  * a Docker build context written to a folder (`--output`, Dockerfile included) or an image built
  * on a Docker Engine and tagged (`--image`). Same layers, same checks as the container target.
+ * With `--function KIND` it is a function package instead (fetch, aws-lambda, azure-functions:
+ * src/targets/function), written to `--output` (a folder, or a zip for aws-lambda).
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -14,6 +16,7 @@ import {
   writeBuildContext,
 } from '../../targets/container/index.js';
 import type { ResolvedContainerTargetConfig } from '../../targets/container/index.js';
+import { functionKinds, isFunctionKind, writeFunctionPackage } from '../../targets/function/index.js';
 import type { Workspace } from '../../sdk/workspace.js';
 import type { CliContext } from '../context.js';
 import { printJson } from '../output.js';
@@ -26,6 +29,7 @@ interface PackageOptions {
   target?: string;
   baseImage?: string;
   dockerHost?: string;
+  function?: string;
   json?: boolean;
 }
 
@@ -74,10 +78,52 @@ function packageSpec(model: string, options: PackageOptions): DeploymentSpec {
   };
 }
 
+async function packageFunction(context: CliContext, model: string, options: PackageOptions): Promise<void> {
+  const kind = options.function ?? '';
+  if (!isFunctionKind(kind))
+    throw new BerthError('BAD_INPUT', `--function must be one of ${functionKinds.join(', ')}, not ${kind}`);
+  if (options.output === undefined || options.image !== undefined)
+    throw new BerthError(
+      'BAD_INPUT',
+      '--function writes a package: give --output <dir> (or <file>.zip), not --image',
+    );
+  if (options.target !== undefined || options.baseImage !== undefined || options.dockerHost !== undefined)
+    throw new BerthError(
+      'BAD_INPUT',
+      '--target, --base-image and --docker-host are for images, not --function',
+    );
+  if ((options.code === undefined) !== (options.scoringScript === undefined))
+    throw new BerthError('BAD_INPUT', '--code and --scoring-script go together');
+  if (options.output.endsWith('.zip') && kind !== 'aws-lambda')
+    throw new BerthError('BAD_INPUT', `a ${kind} package is a folder: only aws-lambda is written as a .zip`);
+  const workspace = await context.openWorkspace();
+  try {
+    const { resolved } = await resolveDeployment(packageSpec(model, options), workspace, 'function', {
+      baseDir: process.cwd(),
+    });
+    const result = await writeFunctionPackage(
+      resolved,
+      kind,
+      resolve(workspace.dir, 'cache', 'function'),
+      options.output,
+    );
+    for (const warning of result.warnings) context.io.stderr.write(`warning: ${warning}\n`);
+    if (options.json) printJson(context.io, result);
+    else
+      context.io.stdout.write(
+        `${kind} function package written to ${result.output} (entry ${result.entry})\n`,
+      );
+  } finally {
+    await workspace.close();
+  }
+}
+
 export function registerPackageCommand(program: Command, context: CliContext): void {
   program
     .command('package')
-    .description('package a model (and its scoring code) as a Docker build context or a built image')
+    .description(
+      'package a model (and its scoring code) as a Docker build context, a built image or a function package',
+    )
     .argument('<model>', 'NAME[:VERSION] of a registered model')
     .option('--code <dir>', 'folder of the scoring code')
     .option('--scoring-script <file>', 'the scoring script, relative to --code')
@@ -89,8 +135,16 @@ export function registerPackageCommand(program: Command, context: CliContext): v
       '--docker-host <url>',
       'the Docker Engine for --image (default $DOCKER_HOST, else the local socket)',
     )
+    .option(
+      '--function <kind>',
+      `a function package instead of an image: ${functionKinds.join(', ')} (--output a folder, or a .zip for aws-lambda)`,
+    )
     .option('--json', 'print the result as JSON')
     .action(async (model: string, options: PackageOptions) => {
+      if (options.function !== undefined) {
+        await packageFunction(context, model, options);
+        return;
+      }
       if ((options.output === undefined) === (options.image === undefined)) {
         throw new BerthError('BAD_INPUT', 'give exactly one of --output <dir> or --image <tag>');
       }

@@ -43,6 +43,15 @@ function positive(value: string): number {
   return parsed;
 }
 
+function wholeNumber(flag: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed <= 0)
+      throw new BerthError('BAD_INPUT', `${flag} must be a positive whole number, not ${value}`);
+    return parsed;
+  };
+}
+
 function limit(bytes: number | undefined): string {
   return bytes === undefined ? '-' : formatBytes(bytes);
 }
@@ -61,6 +70,9 @@ interface CreateFlags {
   knownHosts?: string;
   workdir?: string;
   node?: string;
+  handler?: string;
+  maxInstances?: number;
+  idleTimeoutMs?: number;
   json?: boolean;
 }
 
@@ -78,6 +90,9 @@ const settingFlags = {
   knownHosts: { flag: '--known-hosts', kind: 'ssh' },
   workdir: { flag: '--workdir', kind: 'ssh' },
   node: { flag: '--node', kind: 'ssh', setting: 'nodePath' },
+  handler: { flag: '--handler', kind: 'function' },
+  maxInstances: { flag: '--max-instances', kind: 'function' },
+  idleTimeoutMs: { flag: '--idle-timeout-ms', kind: 'function' },
 } as const satisfies Record<string, { flag: string; kind: string; setting?: string }>;
 
 function settingsFor(options: CreateFlags): Record<string, unknown> {
@@ -252,6 +267,20 @@ export function registerTargetCommands(program: Command, context: CliContext): v
     )
     .option('--workdir <dir>', 'ssh: the folder berth works in on the machine (default .berth-remote)')
     .option('--node <path>', 'ssh: the Node.js (20.10+) on the machine (default node)')
+    .option(
+      '--handler <kind>',
+      'function: the handler the local host runs: fetch, aws-lambda, azure-functions (default fetch)',
+    )
+    .option(
+      '--max-instances <n>',
+      'function: instances at most, one per concurrent request (default 4)',
+      wholeNumber('--max-instances'),
+    )
+    .option(
+      '--idle-timeout-ms <ms>',
+      'function: an instance idle this long is stopped, down to none (default 60000)',
+      wholeNumber('--idle-timeout-ms'),
+    )
     .option('--json', 'print the recorded target as JSON')
     .action(async (name: string, options: CreateFlags) => {
       const settings = settingsFor(options);

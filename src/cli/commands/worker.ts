@@ -94,7 +94,7 @@ export function registerWorkerCommand(program: Command, context: CliContext): vo
   program
     .command('worker')
     .description(
-      'run batch mini-batches for any job sent to a cluster (Redis); SIGTERM leaves after the mini-batches in hand',
+      'run batch mini-batches and command jobs sent to a cluster (Redis); SIGTERM leaves after the work in hand',
     )
     .option(
       '--target <name>',
@@ -147,6 +147,16 @@ export function registerWorkerCommand(program: Command, context: CliContext): vo
         stalledIntervalMs: positive(flags.stalledIntervalMs, '--stalled-interval-ms'),
         log: (line) => context.io.stderr.write(`${line}\n`),
       });
+      // The same worker runs command jobs sent to the cluster (berth job create --target NAME).
+      const { startJobWorker } = await import('../../jobs/cluster/worker.js');
+      const jobWorker = await startJobWorker({
+        redisUrl: cluster.redis,
+        queuePrefix: cluster.queuePrefix,
+        workerName: worker.name,
+        lockDurationMs: positive(flags.lockDurationMs, '--lock-duration-ms'),
+        stalledIntervalMs: positive(flags.stalledIntervalMs, '--stalled-interval-ms'),
+        log: (line) => context.io.stderr.write(`${line}\n`),
+      });
       context.io.stdout.write(`worker ${worker.name} connected to ${cluster.display} (pid ${process.pid})\n`);
       await new Promise<void>((done, fail) => {
         let leaving = false;
@@ -154,7 +164,7 @@ export function registerWorkerCommand(program: Command, context: CliContext): vo
           // A second signal means "now": the mini-batches in hand stall and run again on other workers.
           if (leaving) process.exit(1);
           leaving = true;
-          worker.close().then(done, fail);
+          Promise.all([worker.close(), jobWorker.close()]).then(() => done(), fail);
         };
         process.on('SIGTERM', leave);
         process.on('SIGINT', leave);

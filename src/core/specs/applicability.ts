@@ -32,13 +32,19 @@ export const deploymentFieldRules: Record<string, FieldRule> = {
   },
   scale_settings: {
     honouredBy: ['kubernetes'],
-    why: 'the target does not autoscale: instance_count replicas are kept',
+    why: {
+      function:
+        "the function host scales by the target's own settings (maxInstances, idleTimeoutMs: berth target create)",
+      '*': 'the target does not autoscale: instance_count replicas are kept',
+    },
   },
   environment: {
     honouredBy: ['kubernetes'],
     why: {
       container:
         "the image is built from the target's base image (berth target create --base-image, default node:20-bookworm-slim) with berth's scoring server: an Azure environment's image and conda file are not used",
+      function:
+        "a function package runs on the platform's Node.js runtime (here, this machine's): an Azure environment's image and conda file are not used",
       '*': "replicas run berth's scoring server on this machine's Node.js, not in an image",
     },
   },
@@ -139,37 +145,60 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
   model: { '*': read('the model files the scoring server loads, verified by sha256') },
   scoringScript: { '*': read('the entry script the scoring server runs') },
   codeDir: { '*': read('the code folder (the working folder; copied into the image on container)') },
-  instanceCount: { '*': read('replicas started and kept; the gateway admission bound') },
+  instanceCount: {
+    function: {
+      use: 'ignored',
+      why: "instances start per request (up to the target's maxInstances) and stop when idle; it still sizes the gateway's admission bound (2 × max_concurrent_requests_per_instance × instance_count)",
+    },
+    '*': read('replicas started and kept; the gateway admission bound'),
+  },
   'requestSettings.requestTimeoutMs': { '*': read("the gateway's timeout and the replica's deadline") },
   'requestSettings.maxConcurrentRequestsPerInstance': {
+    function: {
+      use: 'ignored',
+      why: "a function instance takes one invocation at a time, as Lambda runs them; it still sizes the gateway's admission bound",
+    },
     '*': read("the replica's concurrency and queue; the gateway admission bound"),
   },
   'requestSettings.maxQueueWaitMs': {
     '*': { use: 'ignored', why: deploymentFieldRules['request_settings.max_queue_wait_ms']!.why as string },
   },
   livenessProbe: {
+    function: {
+      use: 'ignored',
+      why: 'a function instance lives for its invocations: one that fails or times out is stopped, and the next request starts another',
+    },
     '*': read("the replica supervisor's liveness probe (and the engine's health check on container)"),
   },
   'livenessProbe.successThreshold': {
     '*': { use: 'ignored', why: deploymentFieldRules['liveness_probe.success_threshold']!.why as string },
   },
-  readinessProbe: { '*': read("the replica supervisor's readiness probe: it gates routing") },
+  readinessProbe: {
+    function: {
+      use: 'ignored',
+      why: 'each deploy and update proves the package with one cold start instead (/v2/health/ready)',
+    },
+    '*': read("the replica supervisor's readiness probe: it gates routing"),
+  },
   environmentVariables: { '*': read("the replica process's environment") },
   batching: { '*': read("the scoring server's dynamic batcher") },
   'resources.cpu': {
     local: read('scoring worker threads per replica (not a limit: validate.ts warns)'),
     ssh: read('scoring worker threads per replica on the machine (not a limit: validate.ts warns)'),
     container: read('the container CPU limit (NanoCpus) and scoring worker threads'),
+    function: read('scoring worker threads per instance (not a limit: validate.ts warns)'),
   },
   'resources.memoryBytes': {
     local: { use: 'checked', by: 'validate.ts warns that local does not enforce it' },
     ssh: { use: 'checked', by: 'validate.ts warns that ssh does not enforce it' },
     container: read('the container memory limit, checked against the 48 GB row'),
+    function: { use: 'checked', by: 'validate.ts warns that the function host does not enforce it' },
   },
   'resources.gpu': {
     local: read("the CUDA execution provider on the host's GPU (validate.ts says so)"),
     ssh: read("the CUDA execution provider on the machine's GPU (validate.ts says so)"),
     container: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only container row' },
+    function: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only function row' },
   },
   'dataCollection.enabled': { '*': read("the scoring server's data collector") },
   'dataCollection.samplingRate': { '*': read("the scoring server's data collector") },

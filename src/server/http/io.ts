@@ -9,6 +9,13 @@ export async function readJson<S extends z.ZodType>(
   request: IncomingMessage,
   schema: S,
 ): Promise<z.output<S>> {
+  // A declared length over the cap is refused before a byte is read, not after 8 MB have arrived.
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes)
+    throw new BerthError(
+      'PAYLOAD_TOO_LARGE',
+      `request body of ${declared} bytes is over ${maxBodyBytes} bytes`,
+    );
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
@@ -49,5 +56,7 @@ export function sendError(response: ServerResponse, error: unknown): void {
     response.destroy(berth);
     return;
   }
+  // The rest of a refused body is not read: the connection closes once the answer is sent.
+  if (berth.code === 'PAYLOAD_TOO_LARGE') response.setHeader('connection', 'close');
   sendJson(response, berth.status, { error: serializeError(berth) });
 }

@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import { BerthError } from '../../core/errors.js';
 import { assertName } from '../../core/names.js';
+import { isSealed, type SecretBox } from '../secrets.js';
 import type {
   DeploymentPatch,
   DeploymentRecord,
@@ -94,7 +95,34 @@ function definedMembers<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-export function createEndpoint(db: Database, input: NewEndpointRecord): EndpointRecord {
+const keysLabel = (name: string): string => `endpoint:${name}:keys`;
+
+/** An endpoint's row with its keys sealed: only the sealed form is ever written. */
+function sealedRow(endpoint: EndpointRecord, secrets: SecretBox): EndpointRow {
+  const row = endpointToRow(endpoint);
+  return { ...row, keys_json: secrets.seal(row.keys_json, keysLabel(endpoint.name)) };
+}
+
+function openedEndpoint(row: EndpointRow, secrets: SecretBox): EndpointRecord {
+  return rowToEndpoint({ ...row, keys_json: secrets.open(row.keys_json, keysLabel(row.name)) });
+}
+
+/** Seals the keys of endpoints stored in plain text before sealing existed; run when the store opens. */
+export function sealPlainKeys(db: Database, secrets: SecretBox): void {
+  const rows = db.prepare('SELECT name, keys_json FROM endpoints').all() as Pick<
+    EndpointRow,
+    'name' | 'keys_json'
+  >[];
+  const plain = rows.filter((row) => !isSealed(row.keys_json));
+  if (plain.length === 0) return;
+  const update = db.prepare('UPDATE endpoints SET keys_json = ? WHERE name = ? AND keys_json = ?');
+  db.transaction(() => {
+    for (const row of plain)
+      update.run(secrets.seal(row.keys_json, keysLabel(row.name)), row.name, row.keys_json);
+  }).immediate();
+}
+
+export function createEndpoint(db: Database, input: NewEndpointRecord, secrets: SecretBox): EndpointRecord {
   assertName(input.name, 'endpoint name');
   const now = new Date().toISOString();
   const endpoint: EndpointRecord = {
@@ -114,7 +142,7 @@ export function createEndpoint(db: Database, input: NewEndpointRecord): Endpoint
     db.prepare(
       `INSERT INTO endpoints (${endpointColumns}) VALUES (@name, @auth_mode, @keys_json, @traffic_json, @mirror_json,
          @state, @description, @tags_json, @target, @created_at, @updated_at)`,
-    ).run(endpointToRow(endpoint));
+    ).run(sealedRow(endpoint, secrets));
   } catch (error) {
     if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
       throw new BerthError('CONFLICT', `endpoint ${input.name} already exists`, { cause: error });
@@ -124,20 +152,25 @@ export function createEndpoint(db: Database, input: NewEndpointRecord): Endpoint
   return endpoint;
 }
 
-export function getEndpoint(db: Database, name: string): EndpointRecord | undefined {
+export function getEndpoint(db: Database, name: string, secrets: SecretBox): EndpointRecord | undefined {
   const row = db.prepare(`SELECT ${endpointColumns} FROM endpoints WHERE name = ?`).get(name) as
     EndpointRow | undefined;
-  return row === undefined ? undefined : rowToEndpoint(row);
+  return row === undefined ? undefined : openedEndpoint(row, secrets);
 }
 
-export function listEndpoints(db: Database): EndpointRecord[] {
+export function listEndpoints(db: Database, secrets: SecretBox): EndpointRecord[] {
   const rows = db.prepare(`SELECT ${endpointColumns} FROM endpoints ORDER BY name`).all() as EndpointRow[];
-  return rows.map(rowToEndpoint);
+  return rows.map((row) => openedEndpoint(row, secrets));
 }
 
-export function updateEndpoint(db: Database, name: string, patch: EndpointPatch): EndpointRecord {
+export function updateEndpoint(
+  db: Database,
+  name: string,
+  patch: EndpointPatch,
+  secrets: SecretBox,
+): EndpointRecord {
   const update = db.transaction((): EndpointRecord => {
-    const current = getEndpoint(db, name);
+    const current = getEndpoint(db, name, secrets);
     if (current === undefined) throw new BerthError('NOT_FOUND', `endpoint ${name} does not exist`);
     const next: EndpointRecord = {
       ...current,
@@ -148,7 +181,7 @@ export function updateEndpoint(db: Database, name: string, patch: EndpointPatch)
       `UPDATE endpoints SET auth_mode = @auth_mode, keys_json = @keys_json, traffic_json = @traffic_json,
          mirror_json = @mirror_json, state = @state, description = @description, tags_json = @tags_json,
          updated_at = @updated_at WHERE name = @name`,
-    ).run(endpointToRow(next));
+    ).run(sealedRow(next, secrets));
     return next;
   });
   return update.immediate();

@@ -4,6 +4,8 @@
  * foreign keys on so a deployment can never point at a deleted model version.
  */
 import Database from 'better-sqlite3';
+import { chmod, open, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
 import type { ModelVersion } from '../../core/model.js';
 import { assertName, formatModelRef } from '../../core/names.js';
@@ -21,6 +23,7 @@ import type {
   NewTargetRecord,
   TargetRecord,
 } from '../store.js';
+import { createSecretBox, loadSecretKey, secretKeyFileName, type SecretBox } from '../secrets.js';
 import * as endpoints from './endpoints.js';
 import { migrate, readSchemaVersion } from './migrations.js';
 import * as targets from './targets.js';
@@ -37,6 +40,20 @@ export interface SqliteStoreOptions {
   mustExist?: boolean;
   /** How long to wait for another process's write lock before failing, in ms. Default: 10000. */
   busyTimeoutMs?: number;
+  /** The key that seals stored secrets (see ../secrets.ts). Default: `secret.key` beside `file`. */
+  secretKeyFile?: string;
+}
+
+/** The database and its WAL files are the owner's alone (0600), whatever the umask. */
+async function ownerOnly(file: string, create: boolean): Promise<void> {
+  if (create) await (await open(file, 'a', 0o600)).close();
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    const mode = await stat(path).then(
+      (info) => info.mode,
+      () => undefined,
+    );
+    if (mode !== undefined && (mode & 0o077) !== 0) await chmod(path, 0o600);
+  }
 }
 
 /** Opens (and migrates) the SQLite metadata store at `file`. */
@@ -45,6 +62,11 @@ export async function openSqliteMetadataStore(
   options: SqliteStoreOptions = {},
 ): Promise<SqliteMetadataStore> {
   let db: Database.Database;
+  const exists = await stat(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists || options.mustExist !== true) await ownerOnly(file, !exists);
   try {
     db = new Database(file, {
       fileMustExist: options.mustExist ?? false,
@@ -63,11 +85,16 @@ export async function openSqliteMetadataStore(
     // WAL makes NORMAL durable against application crashes; only a power cut may lose the last commit.
     db.pragma('synchronous = NORMAL');
     migrate(db);
+    await ownerOnly(file, false);
+    const secrets = createSecretBox(
+      await loadSecretKey(options.secretKeyFile ?? join(dirname(file), secretKeyFileName)),
+    );
+    endpoints.sealPlainKeys(db, secrets);
+    return new SqliteMetadataStore(db, secrets);
   } catch (error) {
     db.close();
     throw error;
   }
-  return new SqliteMetadataStore(db);
 }
 
 const modelColumns =
@@ -75,10 +102,12 @@ const modelColumns =
 
 export class SqliteMetadataStore implements MetadataStore {
   #db: Database.Database | undefined;
+  readonly #secrets: SecretBox;
 
-  /** Use `openSqliteMetadataStore`: it sets the pragmas and migrates. */
-  constructor(db: Database.Database) {
+  /** Use `openSqliteMetadataStore`: it sets the pragmas, migrates and loads the secret key. */
+  constructor(db: Database.Database, secrets: SecretBox) {
     this.#db = db;
+    this.#secrets = secrets;
   }
 
   get #open(): Database.Database {
@@ -240,19 +269,19 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createEndpoint(input: NewEndpointRecord): Promise<EndpointRecord> {
-    return endpoints.createEndpoint(this.#open, input);
+    return endpoints.createEndpoint(this.#open, input, this.#secrets);
   }
 
   async getEndpoint(name: string): Promise<EndpointRecord | undefined> {
-    return endpoints.getEndpoint(this.#open, name);
+    return endpoints.getEndpoint(this.#open, name, this.#secrets);
   }
 
   async listEndpoints(): Promise<EndpointRecord[]> {
-    return endpoints.listEndpoints(this.#open);
+    return endpoints.listEndpoints(this.#open, this.#secrets);
   }
 
   async updateEndpoint(name: string, patch: EndpointPatch): Promise<EndpointRecord> {
-    return endpoints.updateEndpoint(this.#open, name, patch);
+    return endpoints.updateEndpoint(this.#open, name, patch, this.#secrets);
   }
 
   async deleteEndpoint(name: string): Promise<boolean> {

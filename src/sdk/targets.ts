@@ -5,6 +5,7 @@
 import { BerthError } from '../core/errors.js';
 import { recommendTarget, type Recommendation, type Workload } from '../targets/advisor.js';
 import { formatBytes, targetCapabilities } from '../targets/capabilities.js';
+import { createSshTarget, sshTargetConfigSchema, type MachineReport } from '../targets/ssh/index.js';
 import { targetKinds, type TargetCapabilities, type TargetKind } from '../targets/target.js';
 
 export type TargetRow = { kind: TargetKind } & TargetCapabilities;
@@ -24,10 +25,23 @@ export function showTarget(kind: string): TargetRow {
   return { kind: found, ...targetCapabilities[found] };
 }
 
+/**
+ * A named ssh target's machine, read over its own connection (opened and closed here): whether it
+ * answers, OS, arch, cores, memory, Node.js, GPUs, and what it lacks to run replicas.
+ */
+export async function inspectSshTarget(settings: Record<string, unknown>): Promise<MachineReport> {
+  const target = createSshTarget(sshTargetConfigSchema.parse({ ...settings, kind: 'ssh' }));
+  try {
+    return await target.inspect();
+  } finally {
+    await target.close();
+  }
+}
+
 export function recommend(workload: Workload): Recommendation {
   return recommendTarget(workload);
 }
 
-export type { Recommendation, Workload };
+export type { MachineReport, Recommendation, Workload };
 /** Sizes as the capabilities table words them (`1 GB`). */
 export { formatBytes };

@@ -39,7 +39,7 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     stages: ['dev', 'test'],
   }),
   ssh: row({
-    work: { realtime: 'planned', batch: 'planned', jobs: 'planned' },
+    work: { realtime: 'ready', batch: 'planned', jobs: 'planned' },
     eventDriven: false,
     gpu: 'host',
     autoscale: false,
@@ -48,7 +48,7 @@ export const targetCapabilities: Readonly<Record<TargetKind, Readonly<TargetCapa
     enforcesResources: false,
     offline: false,
     usedFor: 'test on an attached machine',
-    engine: 'the same scoring server, started over SSH',
+    engine: 'the same scoring server on a machine over SSH (OpenSSH client, port forwards)',
     stages: ['dev', 'test'],
   }),
   container: row({

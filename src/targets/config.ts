@@ -11,6 +11,7 @@ import { clusterTargetConfigSchema } from '../batch/cluster/config.js';
 import { containerTargetConfigSchema } from './container/config.js';
 import { functionTargetConfigSchema } from './function/config.js';
 import { localTargetConfigSchema } from './local/config.js';
+import { sshTargetConfigSchema } from './ssh/config.js';
 
 function plannedTarget<K extends string>(kind: K) {
   return z.looseObject({ kind: z.literal(kind), name: nameSchema.default(kind) });
@@ -18,7 +19,7 @@ function plannedTarget<K extends string>(kind: K) {
 
 export const targetConfigSchema = z.discriminatedUnion('kind', [
   localTargetConfigSchema,
-  plannedTarget('ssh'),
+  sshTargetConfigSchema,
   containerTargetConfigSchema,
   plannedTarget('kubernetes'),
   clusterTargetConfigSchema,

@@ -23,6 +23,7 @@ import { createContainerTarget } from './container/index.js';
 import { createFunctionTarget } from './function/index.js';
 import { createLocalTarget } from './local/index.js';
 import { NotImplementedTarget } from './not-implemented.js';
+import { createSshTarget } from './ssh/index.js';
 import { targetKinds, type ComputeTarget, type TargetKind } from './target.js';
 
 export type TargetConfigOf<K extends TargetKind> = Extract<TargetConfig, { kind: K }>;
@@ -87,7 +88,7 @@ const clusterBatch: BatchFacet = {
 
 export const targetProviders: { readonly [K in TargetKind]: TargetProvider<K> } = {
   local: { realtime: (config) => createLocalTarget(config), batch: embeddedBatch },
-  ssh: { realtime: () => new NotImplementedTarget('ssh'), batch: undefined },
+  ssh: { realtime: (config) => createSshTarget(config), batch: undefined },
   container: { realtime: (config) => createContainerTarget(config), batch: undefined },
   kubernetes: { realtime: () => new NotImplementedTarget('kubernetes'), batch: undefined },
   cluster: { realtime: () => new NotImplementedTarget('cluster'), batch: clusterBatch },

@@ -26,13 +26,20 @@ import { linearDeployment, noProgress } from './helpers.js';
 
 const GB = 1024 ** 3;
 
-/** The settings each kind needs for its adapters to be built (a cluster needs its Redis). */
+/** The settings each kind needs for its adapters to be built (a cluster needs its Redis, ssh a host). */
 const settingsOf = (kind: TargetKind) =>
   kind === 'cluster'
     ? { kind, name: `my-${kind}`, redis: 'redis://127.0.0.1:6379' }
     : kind === 'local'
       ? { kind, name: `my-${kind}`, logsDir: '/tmp/berth-table-test/logs' }
-      : { kind, name: `my-${kind}` };
+      : kind === 'ssh'
+        ? { kind, name: `my-${kind}`, host: 'gpu-box.example.com' }
+        : { kind, name: `my-${kind}` };
+
+/** The kinds that serve real-time traffic today, as the refusals name them. */
+const readyRealtime = targetKinds
+  .filter((kind) => targetCapabilities[kind].work.realtime === 'ready')
+  .join(' or ');
 
 describe('capabilities table and registry', () => {
   it('has one row per kind with the architecture limits', () => {
@@ -92,7 +99,7 @@ describe('capabilities table and registry', () => {
         assert.ok(hasErrorCode(error, 'NOT_IMPLEMENTED'));
         assert.equal(
           error.message,
-          `target kind "${kind}" is planned, not implemented yet; use local or container or function (see berth target recommend)`,
+          `target kind "${kind}" is planned, not implemented yet; use ${readyRealtime} (see berth target recommend)`,
         );
         return true;
       });
@@ -104,7 +111,9 @@ describe('capabilities table and registry', () => {
       assert.ok(hasErrorCode(error, 'INVALID_SPEC'));
       assert.match(
         error.message,
-        /serves no real-time traffic: run batch jobs on it with `berth batch run --target NAME` \(or cluster:redis:\/\/host:port\), and deploy endpoints to local or container or function/,
+        new RegExp(
+          `serves no real-time traffic: run batch jobs on it with \`berth batch run --target NAME\` \\(or cluster:redis://host:port\\), and deploy endpoints to ${readyRealtime}`,
+        ),
       );
       return true;
     });

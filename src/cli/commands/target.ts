@@ -1,9 +1,17 @@
 import type { Command } from 'commander';
 import { BerthError, hasErrorCode } from '../../core/errors.js';
 import { parseMemory } from '../../core/specs/index.js';
-import { formatBytes, listTargets, recommend, showTarget, type TargetRow } from '../../sdk/targets.js';
+import {
+  formatBytes,
+  inspectSshTarget,
+  listTargets,
+  recommend,
+  showTarget,
+  type MachineReport,
+  type TargetRow,
+} from '../../sdk/targets.js';
 import { redactSettings } from '../../sdk/named-targets.js';
-import type { WorkSupport } from '../../targets/target.js';
+import { targetKinds, type WorkSupport } from '../../targets/target.js';
 import type { TargetRecord } from '../../workspace/index.js';
 import type { CliContext } from '../context.js';
 import { printJson, printTable } from '../output.js';
@@ -20,6 +28,13 @@ function size(flag: string) {
       throw new BerthError('BAD_INPUT', `${flag}: expected a size such as 2GB or 512MB, not ${value}`);
     return bytes;
   };
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 65_535)
+    throw new BerthError('BAD_INPUT', `--port must be a port number (1-65535), not ${value}`);
+  return parsed;
 }
 
 function positive(value: string): number {
@@ -48,6 +63,13 @@ interface CreateFlags {
   publishHost?: string;
   redis?: string;
   queuePrefix?: string;
+  host?: string;
+  user?: string;
+  port?: number;
+  identity?: string;
+  knownHosts?: string;
+  workdir?: string;
+  node?: string;
   handler?: string;
   maxInstances?: number;
   idleTimeoutMs?: number;
@@ -61,20 +83,33 @@ const settingFlags = {
   publishHost: { flag: '--publish-host', kind: 'container' },
   redis: { flag: '--redis', kind: 'cluster' },
   queuePrefix: { flag: '--queue-prefix', kind: 'cluster' },
+  host: { flag: '--host', kind: 'ssh' },
+  user: { flag: '--user', kind: 'ssh' },
+  port: { flag: '--port', kind: 'ssh' },
+  identity: { flag: '--identity', kind: 'ssh' },
+  knownHosts: { flag: '--known-hosts', kind: 'ssh' },
+  workdir: { flag: '--workdir', kind: 'ssh' },
+  node: { flag: '--node', kind: 'ssh', setting: 'nodePath' },
   handler: { flag: '--handler', kind: 'function' },
   maxInstances: { flag: '--max-instances', kind: 'function' },
   idleTimeoutMs: { flag: '--idle-timeout-ms', kind: 'function' },
-} as const;
+} as const satisfies Record<string, { flag: string; kind: string; setting?: string }>;
 
 function settingsFor(options: CreateFlags): Record<string, unknown> {
   const settings: Record<string, unknown> = {};
-  for (const [key, { flag, kind }] of Object.entries(settingFlags)) {
+  for (const [key, entry] of Object.entries(settingFlags)) {
     const value = options[key as keyof typeof settingFlags];
     if (value === undefined) continue;
-    if (options.type !== kind) {
-      throw new BerthError('BAD_INPUT', `${flag} applies to --type ${kind} only, not ${options.type}`);
+    if (options.type !== entry.kind) {
+      throw new BerthError(
+        'BAD_INPUT',
+        `${entry.flag} applies to --type ${entry.kind} only, not ${options.type}`,
+      );
     }
-    settings[key] = value;
+    settings['setting' in entry ? entry.setting : key] = value;
+  }
+  if (options.type === 'ssh' && options.host === undefined) {
+    throw new BerthError('BAD_INPUT', '--type ssh needs --host HOST: the machine to reach over SSH');
   }
   if (options.type === 'cluster' && options.redis === undefined) {
     throw new BerthError(
@@ -117,6 +152,24 @@ function describeRow(row: TargetRow): string {
     `  offline:    ${row.offline ? 'yes' : 'no'}`,
     `  stages:     ${row.stages.join(', ')}`,
   ].join('\n');
+}
+
+function describeMachine(report: MachineReport): string {
+  if (!report.reachable) return `  machine:    not reachable: ${report.error ?? 'no answer'}`;
+  const facts = report.facts;
+  const lines = [
+    '  machine:    reachable',
+    `  os:         ${facts?.os ?? '?'} ${facts?.arch ?? ''}`,
+    `  cores:      ${facts?.cores ?? '?'}`,
+    `  memory:     ${limit(facts?.memoryBytes)}`,
+    `  node:       ${facts?.node ?? 'not found'}`,
+    `  gpus:       ${facts === undefined || facts.gpus.length === 0 ? 'none found (no nvidia-smi)' : facts.gpus.join(', ')}`,
+    `  workdir:    ${facts?.workdir ?? '?'} (${limit(facts?.freeBytes)} free)`,
+  ];
+  lines.push(
+    report.missing.length === 0 ? '  ready:      yes' : `  ready:      no: ${report.missing.join('; ')}`,
+  );
+  return lines.join('\n');
 }
 
 export function registerTargetCommands(program: Command, context: CliContext): void {
@@ -186,7 +239,7 @@ export function registerTargetCommands(program: Command, context: CliContext): v
       'name a target with its settings: deployments use it with target: NAME, batch jobs with compute: NAME',
     )
     .argument('<name>', 'the name deployments and batch files use, e.g. dev-docker or batch-cluster')
-    .requiredOption('--type <kind>', 'the target kind: container, cluster, …')
+    .requiredOption('--type <kind>', 'the target kind: ssh, container, cluster, …')
     .option(
       '--docker-host <url>',
       'container: the Docker Engine (unix:///var/run/docker.sock, tcp://host:2375); default $DOCKER_HOST',
@@ -204,6 +257,16 @@ export function registerTargetCommands(program: Command, context: CliContext): v
       '--queue-prefix <prefix>',
       'cluster: prefix of its Redis keys; its workers join with berth worker --target NAME (default berth)',
     )
+    .option('--host <host>', 'ssh (required): the machine, checked against --known-hosts')
+    .option('--user <user>', "ssh: the remote user (default: the ssh client's)")
+    .option('--port <port>', 'ssh: the sshd port (default 22)', port)
+    .option('--identity <file>', 'ssh: a private key file (default: the ssh agent and default keys)')
+    .option(
+      '--known-hosts <file>',
+      'ssh: the known_hosts file the host key must be in (default ~/.ssh/known_hosts)',
+    )
+    .option('--workdir <dir>', 'ssh: the folder berth works in on the machine (default .berth-remote)')
+    .option('--node <path>', 'ssh: the Node.js (20.10+) on the machine (default node)')
     .option(
       '--handler <kind>',
       'function: the handler the local host runs: fetch, aws-lambda, azure-functions (default fetch)',
@@ -247,13 +310,41 @@ export function registerTargetCommands(program: Command, context: CliContext): v
 
   target
     .command('show')
-    .description('one row of the capabilities table')
-    .argument('<kind>', 'local, ssh, container, kubernetes, cluster, function or edge')
+    .description(
+      'one row of the capabilities table; for a named ssh target, also whether its machine answers and what it is',
+    )
+    .argument(
+      '<kind-or-name>',
+      'local, ssh, container, kubernetes, cluster, function or edge, or a named target',
+    )
     .option('--json', 'print the row as JSON')
-    .action((kind: string, options: { json?: boolean }) => {
-      const row = showTarget(kind);
-      if (options.json) printJson(context.io, row);
-      else context.io.stdout.write(`${describeRow(row)}\n`);
+    .action(async (kind: string, options: { json?: boolean }) => {
+      if ((targetKinds as readonly string[]).includes(kind)) {
+        const row = showTarget(kind);
+        if (options.json) printJson(context.io, row);
+        else context.io.stdout.write(`${describeRow(row)}\n`);
+        return;
+      }
+      const workspace = await context.openWorkspace();
+      let record: TargetRecord;
+      try {
+        record = await workspace.targets.get(kind);
+      } finally {
+        await workspace.close();
+      }
+      const row = showTarget(record.kind);
+      const machine = record.kind === 'ssh' ? await inspectSshTarget(record.config) : undefined;
+      if (options.json) {
+        printJson(context.io, {
+          ...row,
+          name: record.name,
+          settings: redactSettings(record.config),
+          machine,
+        });
+        return;
+      }
+      context.io.stdout.write(`${record.name}: ${describeRow(row)}\n`);
+      if (machine !== undefined) context.io.stdout.write(`${describeMachine(machine)}\n`);
     });
 
   target

@@ -184,16 +184,19 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
   batching: { '*': read("the scoring server's dynamic batcher") },
   'resources.cpu': {
     local: read('scoring worker threads per replica (not a limit: validate.ts warns)'),
+    ssh: read('scoring worker threads per replica on the machine (not a limit: validate.ts warns)'),
     container: read('the container CPU limit (NanoCpus) and scoring worker threads'),
     function: read('scoring worker threads per instance (not a limit: validate.ts warns)'),
   },
   'resources.memoryBytes': {
     local: read("BERTH_MEMORY_LIMIT_BYTES: the scoring server's whole-process limit (validate.ts says so)"),
+    ssh: { use: 'checked', by: 'validate.ts warns that ssh does not enforce it' },
     container: read('the container memory limit, checked against the 48 GB row'),
     function: { use: 'checked', by: 'validate.ts warns that the function host does not enforce it' },
   },
   'resources.gpu': {
     local: read("the CUDA execution provider on the host's GPU (validate.ts says so)"),
+    ssh: read("the CUDA execution provider on the machine's GPU (validate.ts says so)"),
     container: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only container row' },
     function: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only function row' },
   },

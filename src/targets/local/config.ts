@@ -8,9 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { BerthError } from '../../core/errors.js';
 import { nameSchema } from '../../core/names.js';
-import { validateTargetConfig } from '../shared/config.js';
-
-const ms = z.number().int().nonnegative();
+import { replicaProcessFields, validateTargetConfig } from '../shared/config.js';
 
 export const localTargetConfigSchema = z.strictObject({
   kind: z.literal('local'),
@@ -26,19 +24,7 @@ export const localTargetConfigSchema = z.strictObject({
   nodePath: z.string().min(1).optional(),
   /** Interface replicas listen on. Default 127.0.0.1. */
   host: z.string().min(1).default('127.0.0.1'),
-  /** How long a replica may take from spawn to ready. Default 120000 ms. */
-  startTimeoutMs: ms.positive().default(120_000),
-  /** Restart back-off: doubles from initialMs up to maxMs. Defaults 500 and 30000 ms. */
-  restartBackoff: z
-    .strictObject({ initialMs: ms.positive().default(500), maxMs: ms.positive().default(30_000) })
-    .prefault({}),
-  /** Lines of output kept in memory per deployment for `logs()`. Default 2000. */
-  logRingLines: z.number().int().positive().default(2000),
-  /**
-   * After a rolling switch, how long old replicas keep their sockets open before SIGTERM, so a
-   * request routed just before the switch still lands. Default 300 ms.
-   */
-  switchGraceMs: ms.default(300),
+  ...replicaProcessFields,
 });
 
 export type LocalTargetConfig = z.input<typeof localTargetConfigSchema>;

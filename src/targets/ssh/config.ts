@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { BerthError } from '../../core/errors.js';
 import { nameSchema } from '../../core/names.js';
-import { validateTargetConfig } from '../shared/config.js';
+import { replicaProcessFields, validateTargetConfig } from '../shared/config.js';
 
 const ms = z.number().int().nonnegative();
 
@@ -34,16 +34,7 @@ export const sshTargetConfigSchema = z.strictObject({
   cacheDir: z.string().min(1).optional(),
   /** How long connecting may take. Default 15000 ms. */
   connectTimeoutMs: ms.positive().default(15_000),
-  /** How long a replica may take from start to ready. Default 120000 ms. */
-  startTimeoutMs: ms.positive().default(120_000),
-  /** Restart back-off: doubles from initialMs up to maxMs. Defaults 500 and 30000 ms. */
-  restartBackoff: z
-    .strictObject({ initialMs: ms.positive().default(500), maxMs: ms.positive().default(30_000) })
-    .prefault({}),
-  /** Lines of output kept in memory per deployment for `logs()`. Default 2000. */
-  logRingLines: z.number().int().positive().default(2000),
-  /** After a rolling switch, how long old replicas keep serving before they stop. Default 300 ms. */
-  switchGraceMs: ms.default(300),
+  ...replicaProcessFields,
 });
 
 export type SshTargetConfig = z.input<typeof sshTargetConfigSchema>;

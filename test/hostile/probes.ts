@@ -11,6 +11,7 @@ import { hasErrorCode } from '../../src/core/errors.js';
 import { readDeploymentYaml } from '../../src/core/specs/index.js';
 import { maxSpecBytes } from '../../src/core/yaml.js';
 import { runBerth } from '../helpers/cli.js';
+import { linearDeployment } from '../server/helpers.js';
 import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
 import { gatewayKey, limits, type FrontEnd, type FrontEnds } from './front-ends.js';
 import { rawRequest, type RawAnswer, type RawRequest } from './raw-http.js';
@@ -452,6 +453,33 @@ export const probes: Probe[] = [
           2,
           /holds a file named/,
         );
+      },
+    },
+  },
+  {
+    name: 'instance_count: 100000: refused before anything starts, naming what the target holds (exit 2)',
+    on: {
+      cli: async (fronts) => {
+        const endpoint = await runBerth(['endpoint', 'create', '--name', 'runaway'], {
+          workspace: fronts.workspace.dir,
+          cwd: fronts.scratch,
+        });
+        assert.equal(endpoint.code, 0, endpoint.stderr);
+        writeFileSync(
+          join(fronts.scratch, 'runaway.yml'),
+          linearDeployment('blue', 'runaway').replace('instance_count: 1', 'instance_count: 100000'),
+        );
+        await cliRefusal(
+          fronts,
+          ['deployment', 'create', '-f', 'runaway.yml'],
+          2,
+          /instance_count 100000 is more than target "local" can hold, at most \d+ replica/,
+        );
+        const listed = await runBerth(['deployment', 'list', '-e', 'runaway', '--json'], {
+          workspace: fronts.workspace.dir,
+        });
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.deepEqual(JSON.parse(listed.stdout), [], 'nothing recorded, nothing spawned');
       },
     },
   },

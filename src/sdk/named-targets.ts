@@ -7,6 +7,7 @@ import { redactClusterAddress } from '../batch/cluster/config.js';
 import { BerthError } from '../core/errors.js';
 import { parseTargetConfig } from '../targets/config.js';
 import { targetKinds, type TargetKind } from '../targets/target.js';
+import { withWorkspaceDefaults } from '../targets/workspace-defaults.js';
 import type { MetadataStore, TargetRecord } from '../workspace/index.js';
 
 export interface CreateTargetInput {
@@ -17,7 +18,11 @@ export interface CreateTargetInput {
 }
 
 export class TargetOperations {
-  constructor(private readonly store: MetadataStore) {}
+  /** @param workspaceDir the workspace whose defaults a target is validated with, as it will be opened */
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly workspaceDir: string,
+  ) {}
 
   async create(input: CreateTargetInput): Promise<TargetRecord> {
     const kind = targetKinds.find((candidate) => candidate === input.kind);
@@ -33,7 +38,7 @@ export class TargetOperations {
     const settings = Object.fromEntries(
       Object.entries(input.settings).filter(([, value]) => value !== undefined),
     );
-    parseTargetConfig({ ...settings, kind, name: input.name });
+    parseTargetConfig(withWorkspaceDefaults({ ...settings, kind, name: input.name }, this.workspaceDir));
     return this.store.createTarget({ name: input.name, kind, config: settings });
   }
 

@@ -38,7 +38,7 @@ export class Workspace {
     artifacts: ArtifactStore,
   ) {
     this.models = new ModelOperations(store, artifacts, join(dir, 'cache'));
-    this.targets = new TargetOperations(store);
+    this.targets = new TargetOperations(store, dir);
     this.jobs = new JobOperations(dir, artifacts, (name) => this.targets.find(name));
     this.batch = new BatchOperations(dir, this.models, { findTarget: (name) => this.targets.find(name) });
     this.endpoints = new EndpointOperations({

@@ -47,8 +47,10 @@ function collector(): { messages: string[]; progress: (message: string) => void 
 async function resolvedOf(state: ControlPlaneState, record: DeploymentRecord): Promise<ResolvedDeployment> {
   const stored = storedSpec(record);
   if (stored.resolved !== undefined && (await exists(stored.resolved.model.modelDir))) return stored.resolved;
+  const { kind } = await state.targets.get(record.target);
   const { resolved } = await resolveDeployment(stored.spec, state, record.target, {
     baseDir: stored.baseDir,
+    kind,
   });
   return resolved;
 }
@@ -106,7 +108,10 @@ export async function createDeployment(
     const driver = await state.targets.get(target);
     // Resolved once, here: resolution registers an inline model, and the record keeps the spec
     // naming the version it registered together with the resolved form every later step reads.
-    const { resolved, spec } = await resolveDeployment(input.spec, state, target, { baseDir: input.baseDir });
+    const { resolved, spec } = await resolveDeployment(input.spec, state, target, {
+      baseDir: input.baseDir,
+      kind: driver.kind,
+    });
     // What the target cannot run (e.g. more replicas than it can hold) is refused before it is
     // recorded, so it never becomes a stored deployment that a restart would try again.
     await driver.validate?.(resolved);
@@ -151,7 +156,8 @@ export async function updateDeployment(
         `a deployment cannot move from target ${record.target} to ${target}: create a new one`,
       );
     }
-    const { resolved, spec } = await resolveDeployment(edited, state, target, { baseDir });
+    const { kind } = await state.targets.get(target);
+    const { resolved, spec } = await resolveDeployment(edited, state, target, { baseDir, kind });
     const { messages, progress } = collector();
     await state.store.updateDeployment(endpointName, name, { state: 'Transitioning', reason: null });
     try {

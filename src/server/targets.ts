@@ -6,9 +6,9 @@
  * container target keeps its scoring-server bundle in the workspace cache unless told otherwise,
  * and the function target its packages and logs under `<workspace>/function`.
  */
-import { join } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import { realtimeTarget } from '../targets/registry.js';
+import { withWorkspaceDefaults } from '../targets/workspace-defaults.js';
 import { targetKinds, type ComputeTarget, type TargetKind } from '../targets/target.js';
 import type { MetadataStore } from '../workspace/index.js';
 
@@ -36,7 +36,7 @@ export class TargetSet {
   }
 
   async #create(name: string): Promise<ComputeTarget> {
-    return realtimeTarget(this.#withDefaults(await this.#settings(name)));
+    return realtimeTarget(withWorkspaceDefaults(await this.#settings(name), this.workspaceDir));
   }
 
   /** The target's unparsed config: a kind's name alone, or a recorded target's settings. */
@@ -50,25 +50,6 @@ export class TargetSet {
       );
     }
     return { ...record.config, kind: record.kind, name: record.name };
-  }
-
-  #withDefaults(
-    config: Record<string, unknown> & { kind: string },
-  ): Record<string, unknown> & { kind: string } {
-    switch (config.kind) {
-      case 'local':
-        return {
-          ...config,
-          logsDir: join(this.workspaceDir, 'logs'),
-          runDir: join(this.workspaceDir, 'run'),
-        };
-      case 'container':
-        return { ...config, cacheDir: config.cacheDir ?? join(this.workspaceDir, 'cache', 'container') };
-      case 'function':
-        return { ...config, workDir: config.workDir ?? join(this.workspaceDir, 'function') };
-      default:
-        return config;
-    }
   }
 
   async close(): Promise<void> {

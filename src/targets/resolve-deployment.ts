@@ -8,12 +8,14 @@ import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import { formatModelRef } from '../core/names.js';
 import { resolveDeploymentSettings, type DeploymentSpec } from '../core/specs/index.js';
-import type { ResolvedDeployment } from './target.js';
+import type { ResolvedDeployment, TargetKind } from './target.js';
 import type { ModelOperations } from '../registry/model-operations.js';
 
 export interface ResolveDeploymentOptions {
   /** The folder relative paths in the spec resolve against: the YAML file's folder. */
   baseDir: string;
+  /** The kind of the target named `target` (a named target's own name says nothing of it). */
+  kind: TargetKind;
 }
 
 export interface DeploymentResolution {
@@ -24,7 +26,8 @@ export interface DeploymentResolution {
 
 const scriptExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.py']);
 /** Targets whose replicas can start a Python worker (the machine's own interpreter). */
-const pythonTargets = new Set(['local']);
+/** The kinds of target whose replicas run Python scoring scripts. */
+const pythonKinds: ReadonlySet<TargetKind> = new Set(['local']);
 
 async function mustExist(path: string, what: string, folder: boolean): Promise<void> {
   const info = await stat(path).catch(() => undefined);
@@ -98,10 +101,10 @@ export async function resolveDeployment(
   }
   const baseDir = resolve(options.baseDir);
   const script = await resolveScript(spec, baseDir);
-  if (extname(script.scoringScript ?? '') === '.py' && !pythonTargets.has(target)) {
+  if (extname(script.scoringScript ?? '') === '.py' && !pythonKinds.has(options.kind)) {
     throw new BerthError(
       'INVALID_SPEC',
-      `code_configuration.scoring_script ${spec.code_configuration?.scoring_script}: Python scoring scripts run on target ${[...pythonTargets].join(', ')} (and berth serve), not on ${target}`,
+      `code_configuration.scoring_script ${spec.code_configuration?.scoring_script}: Python scoring scripts run on targets of kind ${[...pythonKinds].join(', ')} (and berth serve), not on ${target} (${options.kind})`,
     );
   }
   const reference = await resolveModelRef(spec, workspace.models, baseDir);

@@ -36,7 +36,9 @@ describe('a local deployment running a Python scoring script', { skip: pythonMis
         'instance_count: 1',
         '',
       ].join('\n');
-    await writeFile(join(root, 'blue.yml'), deployment('blue', 'local'));
+    // A named target of kind local runs Python as the built-in `local` does.
+    await berthOk(workspace, 'target', 'create', 'dev-box', '--type', 'local');
+    await writeFile(join(root, 'blue.yml'), deployment('blue', 'dev-box'));
     await writeFile(join(root, 'green.yml'), deployment('green', 'container'));
     await writeFile(join(root, 'request.json'), JSON.stringify({ data: sklearn.inputs }));
   });
@@ -45,7 +47,7 @@ describe('a local deployment running a Python scoring script', { skip: pythonMis
     await rm(root, { recursive: true, force: true });
   });
 
-  it('serves score.py with code_configuration on the local target', async () => {
+  it('serves score.py with code_configuration on a target of kind local', async () => {
     await berthOk(workspace, 'endpoint', 'create', '-f', join(root, 'endpoint.yml'));
     await berthOk(workspace, 'deployment', 'create', '-f', join(root, 'blue.yml'), '--all-traffic');
     const scored = await berthOk(
@@ -69,7 +71,7 @@ describe('a local deployment running a Python scoring script', { skip: pythonMis
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(
       refused.stderr,
-      /Python scoring scripts run on target local \(and berth serve\), not on container/,
+      /Python scoring scripts run on targets of kind local \(and berth serve\), not on container \(container\)/,
     );
   });
 });

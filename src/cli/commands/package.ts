@@ -100,6 +100,7 @@ async function packageFunction(context: CliContext, model: string, options: Pack
   try {
     const { resolved } = await resolveDeployment(packageSpec(model, options), workspace, 'function', {
       baseDir: process.cwd(),
+      kind: 'function',
     });
     const result = await writeFunctionPackage(
       resolved,
@@ -156,6 +157,7 @@ export function registerPackageCommand(program: Command, context: CliContext): v
         const spec = packageSpec(model, options);
         const { resolved } = await resolveDeployment(spec, workspace, 'container', {
           baseDir: process.cwd(),
+          kind: 'container',
         });
         const config = await containerConfig(workspace, options);
         const progress = (message: string): void => {

@@ -82,7 +82,8 @@ test('berth profile measures rising concurrency and recommends from the measurem
       [1, 2, 4],
     );
     for (const step of profile.steps) {
-      assert.equal(step.errors, 0, `c=${step.concurrency} had errors`);
+      const seen = JSON.stringify(step);
+      assert.equal(step.errors, 0, seen);
       assert.ok(step.requests > 0, `c=${step.concurrency} answered requests`);
       // RPS is what was answered over the step's measured time.
       const rps = step.requests / (step.durationMs / 1000);
@@ -92,16 +93,13 @@ test('berth profile measures rising concurrency and recommends from the measurem
       );
       const l = step.latencyMs;
       assert.ok(l !== null);
-      assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l['p99.9']);
+      assert.ok(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l['p99.9'], seen);
       // c clients are busy at most c x the step's time, and half the answers took at least p50:
       // so requests x p50 / 2 <= c x time, i.e. rps <= 2c / p50.
-      assert.ok(
-        step.rps <= (2 * step.concurrency * 1000) / l.p50 + 1,
-        `c=${step.concurrency}: rps vs latency`,
-      );
-      assert.ok(step.cpuCores !== null && step.cpuCores >= 0);
-      assert.ok(step.peakRssBytes !== null && step.peakRssBytes > 10 * 2 ** 20);
-      assert.equal(step.withinSlo, l.p99 <= 10_000);
+      assert.ok(step.rps <= (2 * step.concurrency * 1000) / l.p50 + 1, seen);
+      assert.ok(step.cpuCores !== null && step.cpuCores >= 0, seen);
+      assert.ok(step.peakRssBytes !== null && step.peakRssBytes > 10 * 2 ** 20, seen);
+      assert.equal(step.withinSlo, l.p99 <= 10_000, seen);
     }
     const best = Math.max(...profile.steps.filter((s) => s.withinSlo).map((s) => s.rps));
     assert.equal(profile.maxSustainedRps, best);
@@ -109,8 +107,8 @@ test('berth profile measures rising concurrency and recommends from the measurem
     const r = profile.recommendation;
     assert.equal(r.maxConcurrentRequestsPerInstance, bestStep?.concurrency);
     assert.ok(profile.peakRssBytes !== null);
-    // VmHWM is the peak over the whole run, so at least every step's sampled peak.
-    assert.ok(profile.peakRssBytes >= Math.max(...profile.steps.map((s) => s.peakRssBytes ?? 0)));
+    // The run's peak is at least every step's sampled peak.
+    assert.ok(profile.peakRssBytes >= Math.max(...profile.steps.map((s) => s.peakRssBytes ?? 0)), run.stdout);
     assert.equal(r.memoryBytes, Math.ceil(profile.peakRssBytes * 1.5));
     assert.match(r.memoryRule, /x 1\.5/);
     assert.equal(r.memory, `${Math.ceil((r.memoryBytes ?? 0) / 2 ** 20)}Mi`);

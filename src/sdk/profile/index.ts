@@ -96,7 +96,11 @@ export async function runProfile(
   } finally {
     await server.stop();
   }
-  const peakRssBytes = last?.peakRssBytes ?? null;
+  // VmHWM can miss a peak freed by madvise (V8 returns pages so), so the sampled RSS counts too.
+  const peaks = [last?.peakRssBytes, ...steps.map((s) => s.peakRssBytes)].filter(
+    (p): p is number => typeof p === 'number',
+  );
+  const peakRssBytes = peaks.length === 0 ? null : Math.max(...peaks);
   const best = bestStep(steps);
   const dir = resolve(outputDir);
   const files = { json: join(dir, 'profile.json'), svg: join(dir, 'latency.svg') };

@@ -122,6 +122,7 @@ test('berth profile measures rising concurrency and recommends from the measurem
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal((svg.match(/<polyline /g) ?? []).length, 2, 'a p50 and a p99 line');
     assert.equal((svg.match(/<circle /g) ?? []).length, 6, 'one point per step and line');
+    assert.match(svg, /stroke-dasharray="4 3"\/><text [^>]*>SLO p99 10000ms<\/text>/);
   });
 });
 

@@ -119,7 +119,7 @@ export async function runProfile(
   await writeFile(files.json, `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(
     files.svg,
-    latencyPlot(`${model.name}:${model.version} latency against concurrency`, steps),
+    latencyPlot(`${model.name}:${model.version} latency against concurrency`, steps, settings.slo),
   );
   return result;
 }

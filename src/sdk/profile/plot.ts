@@ -1,5 +1,9 @@
-/** A small SVG: p50 and p99 latency (ms) against concurrency, one point per load step. */
+/**
+ * A small SVG: p50 and p99 latency (ms) against concurrency, one point per load step, and the
+ * latency SLO as a dashed line when one was given.
+ */
 import type { ProfileStep } from './recommend.js';
+import type { LatencySlo } from './settings.js';
 
 const WIDTH = 480;
 const HEIGHT = 300;
@@ -9,9 +13,9 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] ?? c);
 }
 
-export function latencyPlot(title: string, steps: ProfileStep[]): string {
+export function latencyPlot(title: string, steps: ProfileStep[], slo: LatencySlo | null = null): string {
   const points = steps.filter((s) => s.latencyMs !== null);
-  const maxY = Math.max(1e-3, ...points.map((s) => s.latencyMs?.p99 ?? 0));
+  const maxY = Math.max(1e-3, slo?.ms ?? 0, ...points.map((s) => s.latencyMs?.p99 ?? 0));
   const count = Math.max(1, steps.length - 1);
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -33,6 +37,11 @@ export function latencyPlot(title: string, steps: ProfileStep[]): string {
     )
     .join('');
   const bottom = HEIGHT - MARGIN.bottom;
+  const sloLine =
+    slo === null
+      ? ''
+      : `<line x1="${MARGIN.left}" y1="${y(slo.ms).toFixed(1)}" x2="${WIDTH - MARGIN.right}" y2="${y(slo.ms).toFixed(1)}" stroke="gray" stroke-dasharray="4 3"/>` +
+        `<text x="${MARGIN.left + 4}" y="${(y(slo.ms) - 4).toFixed(1)}" fill="gray">SLO ${slo.percentile} ${slo.ms}ms</text>`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="11">`,
     `<title>${escapeXml(title)}</title>`,
@@ -43,6 +52,7 @@ export function latencyPlot(title: string, steps: ProfileStep[]): string {
     `<text x="${MARGIN.left - 6}" y="${bottom}" text-anchor="end">0</text>`,
     `<text x="14" y="${MARGIN.top + plotH / 2}" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})" text-anchor="middle">latency (ms)</text>`,
     xLabels,
+    sloLine,
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 6}" text-anchor="middle">concurrency</text>`,
     line('p50', '#1f77b4'),
     line('p99', '#d62728'),

@@ -15,6 +15,7 @@ import { registerTargetCommands } from './commands/target.js';
 import { registerServerCommands } from './commands/server.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerPackageCommand } from './commands/package.js';
+import { registerProfileCommand } from './commands/profile.js';
 
 function packageVersion(): string {
   const packageJson = new URL('../../../package.json', import.meta.url);
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIo): Command {
   registerInitCommand(program, context);
   registerModelCommands(program, context);
   registerServeCommand(program, context);
+  registerProfileCommand(program, context);
   registerEndpointCommands(program, context);
   registerDeploymentCommands(program, context);
   registerTargetCommands(program, context);

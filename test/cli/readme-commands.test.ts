@@ -32,6 +32,7 @@ const testedBy: Record<string, string[]> = {
   'model download': ['test/cli/model-commands.test.ts'],
   'model delete': ['test/cli/model-commands.test.ts', endpointCommands],
   serve: ['test/cli/serve-tour.test.ts', 'test/cli/serve.test.ts', 'test/scoring/serve-flags.slow.test.ts'],
+  profile: ['test/profile/profile-command.test.ts'],
   'curl /': ['test/cli/serve-tour.test.ts'],
   'curl /score': ['test/cli/serve-tour.test.ts'],
   'curl /swagger.json': ['test/cli/serve-tour.test.ts'],

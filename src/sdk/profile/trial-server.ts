@@ -1,0 +1,108 @@
+/**
+ * The trial scoring server a profile measures: the scoring server's own process
+ * (`scoring/main.js --config`, as the local target starts it) on a free port of this machine, so
+ * its memory and CPU are read apart from the load generator's (Linux /proc: VmRSS, VmHWM, and
+ * utime + stime). Python scoring scripts run in child processes that are not counted.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { BerthError } from '../../core/errors.js';
+import type { ModelToServe } from '../../scoring/engine.js';
+import type { ScoringOptions } from '../../scoring/options.js';
+
+const scoringMain = fileURLToPath(new URL('../../scoring/main.js', import.meta.url));
+/** Linux's USER_HZ: /proc times are in these ticks on every mainstream kernel. */
+const TICKS_PER_SECOND = 100;
+const START_TIMEOUT_MS = 120_000;
+
+export interface ProcessSample {
+  rssBytes: number;
+  /** Peak RSS since the process started (VmHWM). */
+  peakRssBytes: number;
+  cpuSeconds: number;
+}
+
+export interface TrialServer {
+  url: string;
+  pid: number;
+  /** undefined where /proc cannot be read (not Linux). */
+  sample(): Promise<ProcessSample | undefined>;
+  stop(): Promise<void>;
+}
+
+async function readProc(pid: number): Promise<ProcessSample | undefined> {
+  try {
+    const [status, stat] = await Promise.all([
+      readFile(`/proc/${pid}/status`, 'utf8'),
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+    ]);
+    const kib = (field: string): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    // Fields after the command name, which sits in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuTicks = Number(fields[11]) + Number(fields[12]);
+    const sample = {
+      rssBytes: kib('VmRSS'),
+      peakRssBytes: kib('VmHWM'),
+      cpuSeconds: cpuTicks / TICKS_PER_SECOND,
+    };
+    return Object.values(sample).every(Number.isFinite) ? sample : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startTrialServer(model: ModelToServe, maxConcurrency: number): Promise<TrialServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-profile-'));
+  const options: ScoringOptions = {
+    port: 0,
+    host: '127.0.0.1',
+    models: [model],
+    logLevel: 'silent',
+    // Queue every request the load can hold at once, so a step measures waiting, not 429s.
+    maxQueueSize: Math.max(16, maxConcurrency * 2),
+  };
+  const config = join(dir, 'options.json');
+  await writeFile(config, JSON.stringify(options), { mode: 0o600 });
+  const child = spawn(process.execPath, [scoringMain, '--config', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new BerthError('UPSTREAM_TIMEOUT', `the trial server did not start within ${START_TIMEOUT_MS}ms`),
+          ),
+        START_TIMEOUT_MS,
+      );
+      void exited.then(([code]) => {
+        clearTimeout(timer);
+        reject(new BerthError('RUN_FAILED', `the trial server exited with code ${code}: ${stderr.trim()}`));
+      });
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (!line.includes('"listening"')) return;
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { port: number }).port);
+      });
+    });
+    const pid = child.pid ?? -1;
+    return { url: `http://127.0.0.1:${port}`, pid, sample: () => readProc(pid), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

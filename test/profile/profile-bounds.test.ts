@@ -1,0 +1,68 @@
+/** Every number `berth profile` takes is bounded, and out of bounds it exits 2 naming the flag. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runBerth, withTempDir } from '../helpers/cli.js';
+import { concurrencySteps, parseDuration, profileSettings } from '../../src/sdk/profile/settings.js';
+import { percentiles } from '../../src/sdk/profile/stats.js';
+
+const defaults = { duration: '20s', maxConcurrency: '16' };
+
+test('profile settings: durations, steps, SLO and their bounds', () => {
+  assert.equal(parseDuration('20s', '--duration'), 20_000);
+  assert.equal(parseDuration('1500ms', '--duration'), 1500);
+  assert.equal(parseDuration('2m', '--duration'), 120_000);
+  assert.equal(parseDuration('3', '--duration'), 3000);
+  assert.deepEqual(concurrencySteps(1), [1]);
+  assert.deepEqual(concurrencySteps(8), [1, 2, 4, 8]);
+  assert.deepEqual(concurrencySteps(12), [1, 2, 4, 8, 12]);
+  const settings = profileSettings({ ...defaults, latencySlo: 'p99.9=0.5s', targetRps: '250' });
+  assert.deepEqual(settings.slo, { percentile: 'p99.9', ms: 500 });
+  assert.equal(settings.stepMs, 4000);
+  assert.equal(settings.targetRps, 250);
+
+  const bad: [Partial<typeof defaults> & { latencySlo?: string; targetRps?: string }, RegExp][] = [
+    [{ duration: '0s' }, /--duration must be between/],
+    [{ duration: '11m' }, /--duration must be between/],
+    [{ duration: 'soon' }, /--duration must be a duration/],
+    [{ maxConcurrency: '0' }, /--max-concurrency must be between 1 and 256/],
+    [{ maxConcurrency: '257' }, /--max-concurrency must be between 1 and 256/],
+    [{ maxConcurrency: '2.5' }, /--max-concurrency must be a whole number/],
+    [{ duration: '1s', maxConcurrency: '256' }, /too short for 9 load steps/],
+    [{ latencySlo: 'p42=5ms' }, /--latency-slo must look like p99=50ms/],
+    [{ latencySlo: 'p99=0ms' }, /--latency-slo must be between/],
+    [{ latencySlo: 'p99=2m' }, /--latency-slo must be between/],
+    [{ targetRps: '-1' }, /--target-rps must be between/],
+    [{ targetRps: 'lots' }, /--target-rps must be between/],
+  ];
+  for (const [flags, message] of bad) {
+    assert.throws(
+      () => profileSettings({ ...defaults, ...flags }),
+      (error: { code?: string; message: string }) =>
+        error.code === 'BAD_INPUT' && message.test(error.message),
+      JSON.stringify(flags),
+    );
+  }
+});
+
+test('percentiles by nearest rank', () => {
+  assert.equal(percentiles([]), undefined);
+  const values = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+  assert.deepEqual(percentiles(values), { p50: 500, p90: 900, p95: 950, p99: 990, 'p99.9': 999 });
+  assert.deepEqual(percentiles([7]), { p50: 7, p90: 7, p95: 7, p99: 7, 'p99.9': 7 });
+});
+
+test('berth profile exits 2 on a number out of bounds, before starting anything', async () => {
+  await withTempDir('profile-bounds', async (dir) => {
+    const workspace = join(dir, 'ws');
+    for (const [args, message] of [
+      [['--duration', '0s'], /--duration must be between 1000ms and 600000ms/],
+      [['--max-concurrency', '1000'], /--max-concurrency must be between 1 and 256/],
+      [['--latency-slo', 'p99'], /--latency-slo must look like p99=50ms/],
+    ] as const) {
+      const run = await runBerth(['profile', 'tiny:1', ...args], { workspace });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+    }
+  });
+});

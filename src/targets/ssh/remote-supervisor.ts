@@ -13,7 +13,8 @@
  *
  * `supervisor.mjs <options file> --daemon` (the supervisor): writes the options, starts the server
  * (through `setpriv --pdeathsig` where the machine has it, so the server ends with its supervisor),
- * records `<supervisor pid> <server pid> <port>` in `<run>/<replica>.pid`, and exits with the
+ * records `<supervisor pid> <server pid> <port>` in `<run>/<replica>.pid`, its output in
+ * `<run>/<replica>.log` and `.err`, and exits with the
  * server, writing its code to `<run>/<replica>.exit` and removing the pid file.
  */
 export const supervisorFile = 'supervisor.mjs';
@@ -30,6 +31,7 @@ const base = configPath.replace(/\\.json$/, '');
 const pidPath = base + '.pid';
 const exitPath = base + '.exit';
 const logPath = base + '.log';
+const errPath = base + '.err';
 
 function alive(pid) {
   try {
@@ -113,32 +115,45 @@ function daemon() {
 function attach() {
   const lines = createInterface({ input: process.stdin });
   let state;
-  let offset = 0;
   let said = false;
-  const relay = () => {
-    let fd;
-    try {
-      fd = openSync(logPath, 'r');
-    } catch {
-      return;
-    }
-    try {
-      const size = statSync(logPath).size;
-      if (size < offset) offset = 0;
-      if (size > offset) {
+  /** Copies what a log file gained since last time to one of this session's streams. */
+  const follower = (path, out, skipListening) => {
+    let offset = 0;
+    const relay = () => {
+      let fd;
+      try {
+        fd = openSync(path, 'r');
+      } catch {
+        return;
+      }
+      try {
+        const size = statSync(path).size;
+        if (size < offset) offset = 0;
+        if (size <= offset) return;
         const buffer = Buffer.alloc(size - offset);
         readSync(fd, buffer, 0, buffer.length, offset);
-        const text = buffer.toString('utf8');
-        const end = text.lastIndexOf('\\n') + 1;
-        offset += Buffer.byteLength(text.slice(0, end));
-        for (const line of text.slice(0, end).split('\\n')) {
-          if (line === '' || line.startsWith('{"event":"listening"')) continue;
-          process.stdout.write(line + '\\n');
+        const end = buffer.lastIndexOf(10) + 1;
+        offset += end;
+        for (const line of buffer.subarray(0, end).toString('utf8').split('\\n')) {
+          if (line === '' || (skipListening && line.startsWith('{"event":"listening"'))) continue;
+          out.write(line + '\\n');
         }
+      } finally {
+        closeSync(fd);
       }
-    } finally {
-      closeSync(fd);
-    }
+    };
+    relay.skip = () => {
+      try {
+        offset = statSync(path).size;
+      } catch {}
+    };
+    return relay;
+  };
+  const outLog = follower(logPath, process.stdout, true);
+  const errLog = follower(errPath, process.stderr, false);
+  const relay = () => {
+    outLog();
+    errLog();
   };
   const watch = () => {
     relay();
@@ -165,21 +180,22 @@ function attach() {
     const found = readState();
     if (found !== undefined && alive(found.supervisor) && ours(found.supervisor)) {
       state = found;
-      try {
-        offset = statSync(logPath).size;
-      } catch {}
+      outLog.skip();
+      errLog.skip();
     } else {
       if (found !== undefined && ours(found.server)) process.kill(found.server, 'SIGKILL');
       rmSync(pidPath, { force: true });
       rmSync(exitPath, { force: true });
       mkdirSync(dirname(configPath), { recursive: true });
       const log = openSync(logPath, 'w');
+      const err = openSync(errPath, 'w');
       const child = spawn(process.execPath, [fileURLToPath(import.meta.url), configPath, '--daemon'], {
         cwd: dirname(configPath),
         detached: true,
-        stdio: ['pipe', log, log],
+        stdio: ['pipe', log, err],
       });
       closeSync(log);
+      closeSync(err);
       child.stdin.end(hello + '\\n');
       child.unref();
     }

@@ -155,10 +155,20 @@ function attach() {
     outLog();
     errLog();
   };
+  let stopping = false;
+  let stopped = false;
+  // A stop asked before the new supervisor has written its pid file is sent once it has.
+  const stopOnce = () => {
+    const current = readState() ?? state;
+    if (stopped || current === undefined || !ours(current.supervisor)) return;
+    stopped = true;
+    process.kill(current.supervisor, 'SIGTERM');
+  };
   const watch = () => {
     relay();
     const now = readState();
     if (now !== undefined) state = now;
+    if (stopping) stopOnce();
     if (!said && state !== undefined && state.port > 0) {
       said = true;
       say({ event: 'listening', port: state.port });
@@ -202,8 +212,8 @@ function attach() {
     setInterval(watch, 200);
     lines.on('line', (line) => {
       if (line.trim() !== 'stop') return;
-      const current = readState() ?? state;
-      if (current !== undefined && ours(current.supervisor)) process.kill(current.supervisor, 'SIGTERM');
+      stopping = true;
+      stopOnce();
     });
   });
   // stdin ended without "stop": the connection is gone; the supervisor keeps serving.

@@ -107,7 +107,7 @@ describe('ssh target faults', { skip: sshdMissing(), concurrency: 1 }, () => {
     await until('a request succeeds from the restarted replica', 60_000, async () => (await score()) === 200);
   });
 
-  it('removes everything after the faults: no process, no file', async () => {
+  it('removes everything after the faults (through a new master connection): no process, no file', async () => {
     await fixture.target.remove(handle);
     assert.deepEqual(fixture.leftovers(), []);
     assert.equal(existsSync(fixture.workdir), false);

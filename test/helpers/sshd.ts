@@ -2,7 +2,8 @@
  * A real OpenSSH server for the ssh target's tests: Debian's /usr/sbin/sshd started on a free
  * loopback port with a host key, a config and an authorized_keys file made in a temp folder, and a
  * client key and known_hosts file to reach it. It logs in as the user running the tests (an sshd
- * not run as root can log in only as itself). stop() ends it by its pid and removes the folder.
+ * not run as root can log in only as itself). down() and up() stop and restart it (the faults
+ * tests); stop() ends it by its pid and removes the folder.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,12 @@ export interface TestSshd {
   wrongKnownHosts: string;
   /** A folder for the test's own files (a remote workdir, say). */
   dir: string;
-  pid: number;
+  /** The listening sshd's pid (a new one after up()). */
+  readonly pid: number;
+  /** Stops sshd and drops every connection it serves, as a machine whose sshd goes away. */
+  down(): Promise<void>;
+  /** Starts sshd again on the same port, with the same host key (after down()). */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,21 +107,7 @@ export async function startSshd(): Promise<TestSshd> {
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(sshdPath, ['-D', '-e', '-f', config], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const deadline = Date.now() + 20_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`sshd did not start: ${log}`);
-    }
-    await sleep(50);
-  }
+  let server = await launch(config, port, dir);
   return {
     host: '127.0.0.1',
     port,
@@ -124,13 +116,85 @@ export async function startSshd(): Promise<TestSshd> {
     knownHosts,
     wrongKnownHosts,
     dir,
-    pid: child.pid!,
+    get pid() {
+      return server.child.pid!;
+    },
+    async down() {
+      await server.down();
+    },
+    async up() {
+      if (server.running()) return;
+      server = await launch(config, port, dir, false);
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        await exited;
-      }
+      await server.down();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+interface Launched {
+  child: ChildProcess;
+  running(): boolean;
+  down(): Promise<void>;
+}
+
+/** Starts sshd on `port` and waits until it answers; `down()` ends it and every connection it serves. */
+async function launch(config: string, port: number, dir: string, removeOnFailure = true): Promise<Launched> {
+  const child: ChildProcess = spawn(sshdPath, ['-D', '-e', '-f', config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const deadline = Date.now() + 20_000;
+  while (!(await accepts(port))) {
+    if (!running() || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      if (removeOnFailure) rmSync(dir, { recursive: true, force: true });
+      throw new Error(`sshd did not start: ${log}`);
+    }
+    await sleep(50);
+  }
+  return {
+    child,
+    running,
+    async down() {
+      if (!running()) return;
+      // The per-connection sshd processes first (not the sessions' own programs), so every
+      // connection drops as it would if the machine's sshd went away.
+      for (const pid of sshdDescendants(child.pid!)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      process.kill(child.pid!, 'SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The sshd processes (one per connection) below the listener `root`. */
+function sshdDescendants(root: number): number[] {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,comm='], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((row) => row.length >= 3)
+    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm: comm ?? '' }));
+  const below = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const row of rows) {
+      if (!below.has(row.pid) && below.has(row.ppid)) {
+        below.add(row.pid);
+        grew = true;
+      }
+    }
+  }
+  return rows
+    .filter((row) => row.pid !== root && below.has(row.pid) && row.comm.startsWith('sshd'))
+    .map((row) => row.pid);
 }

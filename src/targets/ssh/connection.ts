@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BerthError } from '../../core/errors.js';
+import { BerthError, hasErrorCode } from '../../core/errors.js';
 import type { ResolvedSshTargetConfig } from './config.js';
 
 export interface CommandResult {
@@ -22,6 +22,9 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
 }
+
+/** How many times reopen() tries again after the first failure (about 10 s of back-off in all). */
+const reopenAttempts = 5;
 
 /** Single-quotes a word for the remote POSIX shell. */
 export function shellQuote(word: string): string {
@@ -105,7 +108,12 @@ export class SshConnection {
       this.masterError = (this.masterError + chunk).slice(-4000);
     });
     let exited = false;
-    master.on('close', () => (exited = true));
+    master.on('close', () => {
+      exited = true;
+      // A master that dropped once open (network, sshd restarted): the next command opens another.
+      if (this.master === master && !opening) this.forget();
+    });
+    let opening = true;
     master.on('error', (error) => (this.masterError += error.message));
     const deadline = Date.now() + this.config.connectTimeoutMs + 2000;
     for (;;) {
@@ -114,7 +122,10 @@ export class SshConnection {
         throw this.connectError(this.masterError);
       }
       const check = await this.control('check');
-      if (check.code === 0) return;
+      if (check.code === 0) {
+        opening = false;
+        return;
+      }
       if (Date.now() > deadline) {
         await this.close();
         throw new BerthError(
@@ -156,9 +167,25 @@ export class SshConnection {
     return collect(spawn('ssh', [...this.clientArgs(), '-O', operation, ...extra, '--', this.config.host]));
   }
 
+  /**
+   * Opens the master connection, retrying with a bounded back-off while the machine is unreachable
+   * (a dropped connection, sshd restarting); a refused host key or key is not retried.
+   */
+  async reopen(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.open();
+        return;
+      } catch (error) {
+        if (attempt >= reopenAttempts || !hasErrorCode(error, 'NOT_READY')) throw error;
+        await sleep(Math.min(4000, 250 * 2 ** attempt));
+      }
+    }
+  }
+
   /** Runs a command on the machine through the shared connection; `input` goes to its stdin. */
   async exec(command: string, input?: string | Buffer): Promise<CommandResult> {
-    await this.open();
+    await this.reopen();
     const child = spawn('ssh', this.commandArgs(command), { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
@@ -179,7 +206,7 @@ export class SshConnection {
 
   /** Forwards a free local port to `remotePort` on the machine's loopback; returns the local port. */
   async forward(remotePort: number): Promise<number> {
-    await this.open();
+    await this.reopen();
     for (let attempt = 0; ; attempt++) {
       const local = await freePort();
       const spec = `127.0.0.1:${local}:127.0.0.1:${remotePort}`;

@@ -29,6 +29,8 @@ export interface SshRelease {
 }
 
 const replicaTokenVariable = 'BERTH_REPLICA_TOKEN';
+/** The bridge's back-off between reconnections to the machine. */
+const reconnectBackoff = { initialMs: 250, maxMs: 5000 };
 
 export class SshReplicas implements ReplicaFactory<Replica, SshRelease> {
   readonly noun = 'replica';
@@ -70,8 +72,10 @@ export class SshReplicas implements ReplicaFactory<Replica, SshRelease> {
           `cd ${shellQuote(this.workdir)} && exec ${shellQuote(this.config.nodePath)} ${shellQuote(`${release.supervisor}/${supervisorFile}`)} ${shellQuote(configPath)}`,
           'none',
         ),
-        control: this.connection.clientArgs(),
+        forward: this.connection.clientArgs('none'),
         host: this.config.host,
+        reconnect: reconnectBackoff,
+        stopMs: replicaStopGraceMs(spec) + 5000,
       };
       const bridgeConfig = join(this.localDir, `${id}.json`);
       writeFileSync(bridgeConfig, `${JSON.stringify(bridge, null, 2)}\n`);
@@ -110,6 +114,8 @@ export class SshReplicas implements ReplicaFactory<Replica, SshRelease> {
   async removed(): Promise<void> {
     await this.logs.close();
     rmSync(this.localDir, { recursive: true, force: true });
+    // A supervisor whose bridge could not reach it to stop it (the connection was down) is ended here.
+    await this.connection.run(endSupervisors(this.runDir), 'ending the supervisors');
     await this.connection.run(`rm -rf ${shellQuote(this.runDir)}`, 'removing the deployment folder');
   }
 
@@ -131,6 +137,23 @@ export class SshReplicas implements ReplicaFactory<Replica, SshRelease> {
       [replicaTokenVariable]: token,
     };
   }
+}
+
+/**
+ * A shell command ending every supervisor recorded in the run folder (`<supervisor> <server> <port>`
+ * in each `*.pid`): SIGTERM, up to 10 s to drain, then SIGKILL, for the supervisor and its server.
+ */
+export function endSupervisors(runDir: string): string {
+  const dir = shellQuote(runDir);
+  const each = (body: string): string =>
+    `for f in ${dir}/*.pid; do [ -f "$f" ] || continue; read s v p < "$f"; ${body}; done`;
+  return [
+    each('kill -TERM "$s" 2>/dev/null'),
+    'n=0',
+    `while [ $n -lt 50 ] && ls ${dir}/*.pid >/dev/null 2>&1; do sleep 0.2; n=$((n+1)); done`,
+    each('kill -KILL "$s" "$v" 2>/dev/null'),
+    'true',
+  ].join('; ');
 }
 
 /** The deployment with its model, script and code folders where the release put them. */

@@ -7,8 +7,9 @@
  * the check of the machine before anything starts, and the artifacts shipped to it. A generation's
  * release ships what it runs (content-addressed, see artifacts.ts); remove() then deletes the
  * deployment's folder and every shipped artifact no deployment of this target still uses, and the
- * workdir itself once empty. Replicas live as long as their SSH sessions, which live as long as
- * this process: after a control-plane restart the control plane calls deploy() again.
+ * workdir itself once empty. A replica's remote supervisor outlives its SSH session (its bridge
+ * reconnects and adopts it); after a control-plane restart the control plane calls deploy() again,
+ * which first ends the supervisors the previous process left (removeOrphans).
  */
 import { toBerthError } from '../../core/errors.js';
 import { targetCapabilities } from '../capabilities.js';
@@ -29,7 +30,7 @@ import type { ResolvedSshTargetConfig } from './config.js';
 import { SshConnection } from './connection.js';
 import { checkMachine, machineProblems, readMachine, type MachineFacts } from './machine.js';
 import { supervisorFile, supervisorSource } from './remote-supervisor.js';
-import { codeDirOf, SshReplicas, type SshRelease } from './replica-factory.js';
+import { codeDirOf, endSupervisors, SshReplicas, type SshRelease } from './replica-factory.js';
 
 export type SshTargetState = TargetState;
 
@@ -154,8 +155,14 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
     return { server, supervisor, model, code, names };
   }
 
-  /** Nothing to do: a replica's remote server ends with its SSH session (remote-supervisor.ts). */
-  protected async removeOrphans(): Promise<void> {}
+  /**
+   * Ends the supervisors (and their servers) a crashed predecessor left running for this deployment:
+   * they outlive their SSH sessions (remote-supervisor.ts), and a fresh deploy must not adopt them.
+   */
+  protected async removeOrphans(spec: ResolvedDeployment): Promise<void> {
+    const runDir = `${this.workdir}/run/${spec.endpointName}.${spec.deploymentName}`;
+    await this.connection.run(endSupervisors(runDir), 'ending the supervisors left running');
+  }
 
   protected handleData(deployment: ReplicaSet<Replica, SshRelease, SshReplicas>): Record<string, unknown> {
     return {

@@ -42,6 +42,8 @@ export function functionScoringOptions(spec: ResolvedDeployment): ScoringOptions
   const { port: _port, host: _host, ...rest } = options;
   return {
     ...rest,
+    // resources.memory holds the instance's scoring server (its whole process), as on local.
+    ...(spec.resources.memoryBytes === undefined ? {} : { memoryLimitBytes: spec.resources.memoryBytes }),
     models: [
       {
         name: model.name,

@@ -10,6 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { LogRing } from '../local/log-ring.js';
 import type { Replica } from '../local/replica.js';
 import type { ReplicaFactory } from '../shared/replica.js';
+import { MEMORY_LIMIT_ENV } from '../../scoring/memory-limit.js';
 import { replicaStopGraceMs, scoringOptionsFor } from '../shared/scoring-options.js';
 import type { LogLine, ResolvedDeployment } from '../target.js';
 import type { BridgeConfig } from './bridge-config.js';
@@ -133,6 +134,11 @@ export class SshReplicas implements ReplicaFactory<Replica, SshRelease> {
       BERTH_REPLICA: id,
       ESBUILD_BINARY_PATH: `${release.server}/node_modules/@esbuild/linux-x64/bin/esbuild`,
       ...remote.environmentVariables,
+      // resources.memory holds the replica's scoring server (its whole process); without it the
+      // server takes its own default from the machine's memory and prints it in the replica log.
+      ...(remote.resources.memoryBytes === undefined
+        ? {}
+        : { [MEMORY_LIMIT_ENV]: String(remote.resources.memoryBytes) }),
       // Last, so no deployment variable can replace it.
       [replicaTokenVariable]: token,
     };

@@ -30,7 +30,8 @@ function script(version: string): string {
     `export function init() { console.log("init of code ${version}"); }`,
     'export function run() {',
     `  return { version: "${version}", secret: process.env.SECRET_VALUE === "${secret}",`,
-    '    token: (process.env.BERTH_REPLICA_TOKEN ?? "").length >= 32, cwd: process.cwd() };',
+    '    token: (process.env.BERTH_REPLICA_TOKEN ?? "").length >= 32, cwd: process.cwd(),',
+    '    memory: process.env.BERTH_MEMORY_LIMIT_BYTES };',
     '}',
   ].join('\n');
 }
@@ -69,6 +70,8 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
       scoringScript: join(code, 'score.js'),
       codeDir: code,
       environmentVariables: { SECRET_VALUE: secret },
+      // Passed on to the replica's scoring server, which holds its whole process to it.
+      resources: { ...base.resources, memoryBytes: 300 * 1024 * 1024 },
     };
     const first: string[] = [];
     let handle = await fixture.target.deploy(spec, (line) => first.push(line));
@@ -81,8 +84,15 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
     const [replica] = fixture.target.currentReplicas(handle);
     const answer = await send(`${replica?.url}/score`, { body: { data: 1 }, headers: tokenHeader(replica) });
     assert.equal(answer.status, 200, answer.body);
-    const body = JSON.parse(answer.body) as { version: string; secret: boolean; token: boolean; cwd: string };
+    const body = JSON.parse(answer.body) as {
+      version: string;
+      secret: boolean;
+      token: boolean;
+      cwd: string;
+      memory: string | undefined;
+    };
     assert.deepEqual([body.version, body.secret, body.token], ['one', true, true]);
+    assert.equal(body.memory, String(300 * 1024 * 1024), 'resources.memory reaches the replica');
     assert.ok(body.cwd.startsWith(join(fixture.workdir, 'cache', 'code-')), body.cwd);
     const argv = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' });
     assert.ok(!argv.includes(secret), 'a deployment variable is in a process argument');

@@ -7,10 +7,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freeLoopbackPort } from '../../src/core/free-port.js';
 
 export const sshdPath = '/usr/sbin/sshd';
 
@@ -47,17 +48,6 @@ function keygen(path: string): string {
   return readFileSync(`${path}.pub`, 'utf8').trim();
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -76,7 +66,7 @@ export async function startSshd(): Promise<TestSshd> {
   const otherPublic = keygen(join(dir, 'other_host_ed25519'));
   const identity = join(dir, 'id_ed25519');
   writeFileSync(join(dir, 'authorized_keys'), `${keygen(identity)}\n`, { mode: 0o600 });
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const address = `[127.0.0.1]:${port}`;
   const knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `${address} ${hostPublic}\n`);

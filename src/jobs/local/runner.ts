@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { substituteCommand } from '../definition.js';
@@ -16,6 +15,7 @@ import { pythonModuleName, pythonModuleSource } from '../python-module.js';
 import type { RunFolder } from '../run-folder.js';
 import type { RunStatus } from '../records.js';
 import { endGroups } from './process-group.js';
+import { freeLoopbackPort } from '../../core/free-port.js';
 
 export interface AttemptOptions {
   /** Aborted: end the processes and record Canceled. */
@@ -29,17 +29,6 @@ export interface AttemptOptions {
    * run). Default true; a cluster worker runs many jobs and is reached through the run folder.
    */
   recordPid?: boolean;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 29500));
-    });
-  });
 }
 
 /** Resolves the exit code (or 128 + signal number, as a shell reports it). */
@@ -77,7 +66,7 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
   const command = substituteCommand(definition.command, definition.inputs, outputs);
 
   const worldSize = definition.instanceCount;
-  const masterPort = await freePort();
+  const masterPort = await freeLoopbackPort();
   const children: ChildProcess[] = [];
   // Listened for at once: a command that ends while the status is written must not be missed.
   const exits: Promise<number>[] = [];

@@ -14,24 +14,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { helloVariable, type BridgeConfig } from './bridge-config.js';
+import { freeLoopbackPort } from '../../core/free-port.js';
 
 /** ssh's own exit code for a connection that failed or dropped. */
 const connectionLost = 255;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -105,7 +95,7 @@ class Bridge {
     old?.kill('SIGTERM');
     const first = this.localPort === undefined;
     for (let attempt = 0; !this.stopping; attempt++) {
-      const local = this.localPort ?? (await freePort());
+      const local = this.localPort ?? (await freeLoopbackPort());
       const tunnel = spawn(
         'ssh',
         [

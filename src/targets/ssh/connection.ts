@@ -10,12 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BerthError, hasErrorCode } from '../../core/errors.js';
 import type { ResolvedSshTargetConfig } from './config.js';
+import { freeLoopbackPort } from '../../core/free-port.js';
 
 export interface CommandResult {
   code: number | null;
@@ -208,7 +208,7 @@ export class SshConnection {
   async forward(remotePort: number): Promise<number> {
     await this.reopen();
     for (let attempt = 0; ; attempt++) {
-      const local = await freePort();
+      const local = await freeLoopbackPort();
       const spec = `127.0.0.1:${local}:127.0.0.1:${remotePort}`;
       const result = await this.control('forward', ['-L', spec]);
       if (result.code === 0) return local;
@@ -253,17 +253,5 @@ export function collect(child: ChildProcess, readStdout = true): Promise<Command
   return new Promise((resolve) => {
     child.on('error', (error) => resolve({ code: -1, stdout, stderr: stderr + error.message }));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }

@@ -5,15 +5,10 @@
  * (`{status, headers, body}`). The package registers it on the route `{*path}` with the host's
  * route prefix removed, so `/score` and `/v2/…` are the server's own paths.
  */
-import { invoke, startInstance } from './instance.js';
+import { invokeFetchLike, startInstance, type FetchLikeRequest } from './instance.js';
 
 /** What the handler reads of `@azure/functions`' HttpRequest. */
-export interface AzureHttpRequest {
-  method: string;
-  url: string;
-  headers: { forEach(callback: (value: string, name: string) => void): void };
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
+export type AzureHttpRequest = FetchLikeRequest;
 
 export interface AzureHttpResponseInit {
   status: number;
@@ -22,19 +17,7 @@ export interface AzureHttpResponseInit {
 }
 
 export async function handler(request: AzureHttpRequest): Promise<AzureHttpResponseInit> {
-  const url = new URL(request.url);
-  const headers: Record<string, string> = {};
-  request.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
-  const body =
-    request.method === 'GET' || request.method === 'HEAD'
-      ? Buffer.alloc(0)
-      : Buffer.from(await request.arrayBuffer());
-  const answer = await invoke({
-    method: request.method,
-    path: `${url.pathname}${url.search}`,
-    headers,
-    body,
-  });
+  const answer = await invokeFetchLike(request);
   return { status: answer.status, headers: answer.headers, body: new Uint8Array(answer.body) };
 }
 

@@ -162,6 +162,29 @@ export async function invoke(input: FunctionRequest): Promise<FunctionResponse> 
   }
 }
 
+/**
+ * What a fetch-style request offers: the WHATWG `Request`, and `@azure/functions`' `HttpRequest`,
+ * which has the same members.
+ */
+export interface FetchLikeRequest {
+  method: string;
+  url: string;
+  headers: { forEach(callback: (value: string, name: string) => void): void };
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** One invocation from a fetch-style request: its path, query, headers and body. */
+export async function invokeFetchLike(request: FetchLikeRequest): Promise<FunctionResponse> {
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
+  const body =
+    request.method === 'GET' || request.method === 'HEAD'
+      ? Buffer.alloc(0)
+      : Buffer.from(await request.arrayBuffer());
+  return invoke({ method: request.method, path: `${url.pathname}${url.search}`, headers, body });
+}
+
 /** True for a body a JSON or text client reads as UTF-8 text; others travel base64-encoded. */
 export function isTextual(contentType: string | undefined): boolean {
   if (contentType === undefined) return true;

@@ -15,6 +15,7 @@ import { linearDeployment } from '../server/helpers.js';
 import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
 import { gatewayKey, limits, type FrontEnd, type FrontEnds } from './front-ends.js';
 import { rawRequest, type RawAnswer, type RawRequest } from './raw-http.js';
+import { aliasBomb } from '../fixtures/alias-bomb.js';
 
 export interface Probe {
   name: string;
@@ -73,18 +74,6 @@ const hugeShape = JSON.stringify({
   inputs: [{ name: 'x', datatype: 'FP32', shape: HUGE_SHAPE, data: [1, 2, 3] }],
 });
 const hugeShapeMessage = /has 3 values but shape \[1000000000,3,48,192\] needs 27648000000000/;
-
-const aliasBomb = [
-  'name: blue',
-  'endpoint_name: ocr',
-  'a: &a ["x","x","x","x","x","x","x","x","x"]',
-  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
-  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
-  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
-  'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
-  'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
-  '',
-].join('\n');
 
 const oversizedSpec = `name: blue\nendpoint_name: ocr\n# ${'x'.repeat(maxSpecBytes)}\n`;
 

@@ -11,6 +11,7 @@ import { errorCatalogue, hasErrorCode } from '../../src/core/errors.js';
 import { readSpecFile } from '../../src/core/spec-file.js';
 import { readDeploymentYaml } from '../../src/core/specs/index.js';
 import { maxSpecBytes } from '../../src/core/yaml.js';
+import { aliasBomb } from '../fixtures/alias-bomb.js';
 
 function refused(run: () => unknown, message: RegExp): void {
   assert.throws(run, (error: unknown) => {
@@ -19,19 +20,6 @@ function refused(run: () => unknown, message: RegExp): void {
     return true;
   });
 }
-
-const aliasBomb = [
-  'name: blue',
-  'endpoint_name: ocr',
-  'a: &a ["x","x","x","x","x","x","x","x","x"]',
-  'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
-  'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
-  'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
-  'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
-  'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
-  'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
-  '',
-].join('\n');
 
 describe('hostile spec files', () => {
   it('refuses an alias bomb as the file’s error, at the line of its first alias (exit 2)', () => {

@@ -1,20 +1,27 @@
 """berth's Python scoring worker: one process, one scoring script, one request at a time.
 
-Protocol (both directions): frames of a 4-byte big-endian length and that many bytes of UTF-8
-JSON. Requests arrive on stdin; answers and log records leave on the file descriptor that was
-stdout when the process started. fd 1 itself is pointed at stderr, so that print() from the
-script, and anything a native library writes, can never corrupt a frame.
+Protocol (both directions): frames of a 4-byte big-endian length and that many bytes: a 1-byte
+kind, then its fields (big-endian integers; a string is its UTF-8 bytes after its length).
+Request bodies and answers are carried as their bytes, with no envelope to encode or decode.
+Requests arrive on stdin; answers and log records leave on the file descriptor that was stdout
+when the process started. fd 1 itself is pointed at stderr, so that print() from the script, and
+anything a native library writes, can never corrupt a frame. src/scoring/runtimes/python/frames.ts
+is the other end.
 
-berth -> worker: {"type": "run", "id": n, "requestId": str|null, "body": str}
-                 {"type": "raw", "id": n, "requestId": ..., "body": base64, "headers": {}, "method": str, "path": str}
-                 {"type": "batch", "id": n, "miniBatch": [...] | {"columns": [...], "rows": [[...]]}}
-                 {"type": "shutdown"}
-worker -> berth: {"type": "ready", "schemas": {...}}  |  {"type": "init-failed", "message": str}
-                 {"type": "result", "id": n, "status": int, "contentType": str, "body": str, "encoding": "utf8"|"base64", "execNs": int}
-                 {"type": "error", "id": n, "code": str, "message": str}
-                 {"type": "log", "level": str, "message": str, "requestId": str|null}
+berth -> worker (after the kind, a u32 call id; a requestId of length 0 is none):
+  1 RUN       u16 requestId | body                                  -> run(body as str)
+  2 RAW       u16 requestId | u32 JSON {headers, method, path} | body  -> run(AMLRequest)   (@rawhttp)
+  3 BATCH     u16 requestId | JSON mini-batch (a list, or {"columns", "rows"})  -> run(mini_batch)
+  4 RUNS      u16 requestId | u8 mode | u32 count | (u16 requestId | u32 body)*   mode 0: run_batch(bodies); 1: run() each
+  5 SHUTDOWN  (no call id)
+worker -> berth:
+  16 RESULT   u32 id | u16 status | u8 binary | f64 execNs | u16 contentType | body
+  17 RESULTS  u32 id | f64 execNs | u32 count | (u8 1 | u16 status | u8 binary | f64 execNs | u16 contentType | u32 body
+                                               | u8 0 | u16 code | u32 message)*
+  18 JSON     {"type": "ready", "python": str, "schemas": {...}, "batch": bool} | {"type": "init-failed", "message": str}
+              {"type": "error", "id": n, "code": "BAD_INPUT"|"RUN_FAILED", "message": str}
+              {"type": "log", "level": "info"|"warn"|"error", "message": str, "requestId": str|null}
 """
-import base64
 import importlib.util
 import io
 import json
@@ -31,15 +38,51 @@ _out = None
 _out_lock = threading.Lock()
 
 
-def send(message):
-    data = json.dumps(message, default=str).encode("utf-8")
+RUN, RAW, BATCH, RUNS, SHUTDOWN = 1, 2, 3, 4, 5
+RESULT, RESULTS, JSON_FRAME = 16, 17, 18
+_result_head = struct.Struct(">IBIHBdH")
+_item_head = struct.Struct(">BHBdH")
+
+
+def write_frame(frame):
+    # One write (one system call) per frame: the descriptor is unbuffered.
     with _out_lock:
-        _out.write(struct.pack(">I", len(data)))
-        _out.write(data)
-        _out.flush()
+        view = memoryview(frame)
+        while view:
+            view = view[_out.write(view) :]
+
+
+def send(message):
+    """A control message (ready, init-failed, error, log) as a JSON frame."""
+    data = json.dumps(message, default=str).encode("utf-8")
+    write_frame(struct.pack(">IB", len(data) + 1, JSON_FRAME) + data)
+
+
+def send_result(call_id, reply, exec_ns):
+    status, binary, content_type, body = reply
+    content_type = content_type.encode("utf-8")
+    head = _result_head.pack(len(body) + len(content_type) + 18, RESULT, call_id, status, binary, exec_ns, len(content_type))
+    write_frame(b"".join((head, content_type, body)))
+
+
+def send_results(call_id, items, exec_ns):
+    """items: (status, binary, content_type, body, item_ns) or (code, message) per body, in order."""
+    parts = [b"", struct.pack(">BIdI", RESULTS, call_id, exec_ns, len(items))]
+    for item in items:
+        if len(item) == 2:
+            code, message = (part.encode("utf-8") for part in item)
+            parts.append(struct.pack(">BH", 0, len(code)) + code + struct.pack(">I", len(message)) + message)
+            continue
+        status, binary, content_type, body, item_ns = item
+        content_type = content_type.encode("utf-8")
+        parts.append(_item_head.pack(1, status, binary, item_ns, len(content_type)) + content_type + struct.pack(">I", len(body)))
+        parts.append(body)
+    parts[0] = struct.pack(">I", sum(len(part) for part in parts))
+    write_frame(b"".join(parts))
 
 
 def read_frame(stream):
+    """The next message as (kind, call id, request id, payload); None when berth closed the pipe."""
     header = stream.read(4)
     if len(header) < 4:
         return None
@@ -47,7 +90,26 @@ def read_frame(stream):
     data = stream.read(length)
     if len(data) < length:
         return None
-    return json.loads(data.decode("utf-8"))
+    kind = data[0]
+    if kind == SHUTDOWN:
+        return (SHUTDOWN, 0, None, b"")
+    call_id, id_length = struct.unpack_from(">IH", data, 1)
+    request_id = data[7 : 7 + id_length].decode("utf-8") if id_length else None
+    return (kind, call_id, request_id, memoryview(data)[7 + id_length :])
+
+
+def split_bodies(payload):
+    """A RUNS payload: (mode, [(request id, body bytes), ...])."""
+    mode, count = struct.unpack_from(">BI", payload, 0)
+    at, bodies = 5, []
+    for _ in range(count):
+        (id_length,) = struct.unpack_from(">H", payload, at)
+        request_id = bytes(payload[at + 2 : at + 2 + id_length]).decode("utf-8") if id_length else None
+        at += 2 + id_length
+        (size,) = struct.unpack_from(">I", payload, at)
+        bodies.append((request_id, bytes(payload[at + 4 : at + 4 + size])))
+        at += 4 + size
+    return mode, bodies
 
 
 class LogStream(io.TextIOBase):
@@ -117,43 +179,52 @@ def script_schemas(run):
     return {"raw": raw, "input": schemas.input_document(), "output": schemas.output_document(), "decorated": True}
 
 
-def answer(request_id, result, exec_ns):
-    from azureml.contrib.services.aml_response import AMLResponse
+_AMLResponse = None
+_encoder = None
 
-    status, content_type, headers = 200, "application/json", {}
-    if isinstance(result, AMLResponse):
-        status, headers = result.status_code, dict(result.headers)
+
+def answer(result):
+    """run()'s return value as (status, binary, content type, body bytes)."""
+    if isinstance(result, _AMLResponse):
+        headers = dict(result.headers)
         content_type = headers.pop("Content-Type", None) or result.content_type
-        result = result.get_data()
-        if isinstance(result, (bytes, bytearray)):
-            body = base64.b64encode(bytes(result)).decode("ascii")
-            return {"type": "result", "id": request_id, "status": status, "contentType": content_type, "body": body, "encoding": "base64", "execNs": exec_ns}
-        return {"type": "result", "id": request_id, "status": status, "contentType": content_type, "body": str(result), "encoding": "utf8", "execNs": exec_ns}
+        data = result.get_data()
+        if isinstance(data, (bytes, bytearray)):
+            return (result.status_code, 1, content_type, bytes(data))
+        return (result.status_code, 0, content_type, str(data).encode("utf-8"))
     if isinstance(result, (bytes, bytearray)):
-        body = base64.b64encode(bytes(result)).decode("ascii")
-        return {"type": "result", "id": request_id, "status": 200, "contentType": "application/octet-stream", "body": body, "encoding": "base64", "execNs": exec_ns}
-    text = json.dumps(result, default=json_default)
-    return {"type": "result", "id": request_id, "status": status, "contentType": content_type, "body": text, "encoding": "utf8", "execNs": exec_ns}
+        return (200, 1, "application/octet-stream", bytes(result))
+    return (200, 0, "application/json", _encoder.encode(result).encode("utf-8"))
 
 
-def call(module, message, decorated):
-    kind = message["type"]
-    if kind == "raw":
+def text(body):
+    # run() gets the body as Azure gives it: a str (bytes that are not UTF-8 are replaced, as berth reads them).
+    return str(body, "utf-8", "replace")
+
+
+def call(module, kind, payload, decorated):
+    if kind == RAW:
         from azureml.contrib.services.aml_request import AMLRequest
 
-        request = AMLRequest(base64.b64decode(message["body"]), message["headers"], message["method"], message["path"])
+        (meta_length,) = struct.unpack_from(">I", payload, 0)
+        meta = json.loads(bytes(payload[4 : 4 + meta_length]))
+        request = AMLRequest(bytes(payload[4 + meta_length :]), meta["headers"], meta["method"], meta["path"])
         return module.run(request)
-    if kind == "batch":
-        return module.run(mini_batch(message["miniBatch"]))
+    if kind == BATCH:
+        return module.run(mini_batch(json.loads(bytes(payload))))
+    return run_one(module, text(payload), decorated)
+
+
+def run_one(module, body, decorated):
     if decorated:
         try:
-            arguments = json.loads(message["body"])
+            arguments = json.loads(body)
         except ValueError as error:
             raise BadInput(f"the request body is not JSON: {error}")
         if not isinstance(arguments, dict):
             raise BadInput("the request body must be a JSON object whose keys name run()'s parameters")
         return module.run(**arguments)
-    return module.run(message["body"])
+    return module.run(body)
 
 
 def mini_batch(value):
@@ -168,30 +239,75 @@ class BadInput(Exception):
     pass
 
 
+def run_batch(module, bodies, started):
+    """run_batch(bodies) -> one answer per body, in order; an Exception in the list fails that request."""
+    results = list(module.run_batch([text(body) for _, body in bodies]))
+    if len(results) != len(bodies):
+        raise RuntimeError(f"run_batch() returned {len(results)} answers for {len(bodies)} requests")
+    out = []
+    for result in results:
+        if isinstance(result, BaseException):
+            out.append(("RUN_FAILED", f"{type(result).__name__}: {result}"))
+        else:
+            out.append(answer(result) + (0,))
+    elapsed = time.perf_counter_ns() - started
+    # One execution for the whole call: each answer reports the call's time.
+    return [item if len(item) == 2 else item[:4] + (elapsed,) for item in out]
+
+
+def run_each(module, bodies, decorated):
+    """run(body) for each body in turn; a failure answers that body alone."""
+    global _current_request
+    out = []
+    for request_id, body in bodies:
+        # Each run() call is its own request: its log lines carry its own id.
+        _current_request = request_id
+        started = time.perf_counter_ns()
+        try:
+            out.append(answer(run_one(module, text(body), decorated)) + (time.perf_counter_ns() - started,))
+        except BadInput as error:
+            out.append(("BAD_INPUT", str(error)))
+        except Exception as error:
+            logging.getLogger("berth").error("run() failed:\n%s", traceback.format_exc().rstrip())
+            out.append(("RUN_FAILED", f"{type(error).__name__}: {error}"))
+        sys.stdout.flush()
+    return out
+
+
 def serve(module, stdin):
     global _current_request
     decorated = script_schemas(module.run)["decorated"]
     while True:
         message = read_frame(stdin)
-        if message is None or message["type"] == "shutdown":
+        if message is None or message[0] == SHUTDOWN:
             return
-        _current_request = message.get("requestId")
+        kind, call_id, _current_request, payload = message
         started = time.perf_counter_ns()
         try:
-            result = call(module, message, decorated)
-            reply = answer(message["id"], result, time.perf_counter_ns() - started)
+            if kind == RUNS:
+                mode, bodies = split_bodies(payload)
+                items = run_each(module, bodies, decorated) if mode == 1 else run_batch(module, bodies, started)
+                sys.stdout.flush()
+                _current_request = None
+                send_results(call_id, items, time.perf_counter_ns() - started)
+                continue
+            reply = answer(call(module, kind, payload, decorated))
         except BadInput as error:
-            reply = {"type": "error", "id": message["id"], "code": "BAD_INPUT", "message": str(error)}
+            reply = ("BAD_INPUT", str(error))
         except Exception as error:  # the script's failure is the request's answer, not the worker's end
             logging.getLogger("berth").error("run() failed:\n%s", traceback.format_exc().rstrip())
-            reply = {"type": "error", "id": message["id"], "code": "RUN_FAILED", "message": f"{type(error).__name__}: {error}"}
+            reply = ("RUN_FAILED", f"{type(error).__name__}: {error}")
+        exec_ns = time.perf_counter_ns() - started
         sys.stdout.flush()
         _current_request = None
-        send(reply)
+        if len(reply) == 2:
+            send({"type": "error", "id": call_id, "code": reply[0], "message": reply[1]})
+        else:
+            send_result(call_id, reply, exec_ns)
 
 
 def main():
-    global _out
+    global _out, _AMLResponse, _encoder
     _out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     stdin = os.fdopen(0, "rb", buffering=0)
@@ -207,6 +323,9 @@ def main():
         import berth_compat
 
         berth_compat.install()
+        from azureml.contrib.services.aml_response import AMLResponse as _AMLResponse
+
+        _encoder = json.JSONEncoder(default=json_default)
         module = load_script(script)
         if callable(getattr(module, "init", None)):
             module.init()
@@ -217,7 +336,8 @@ def main():
         send({"type": "init-failed", "message": describe_failure(error)})
         return
     sys.stdout.flush()
-    send({"type": "ready", "schemas": schemas, "python": sys.version.split()[0]})
+    batch = callable(getattr(module, "run_batch", None))
+    send({"type": "ready", "schemas": schemas, "python": sys.version.split()[0], "batch": batch})
     serve(module, stdin)
 
 

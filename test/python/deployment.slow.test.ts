@@ -39,7 +39,7 @@ describe('a local deployment running a Python scoring script', { skip: pythonMis
     // A named target of kind local runs Python as the built-in `local` does.
     await berthOk(workspace, 'target', 'create', 'dev-box', '--type', 'local');
     await writeFile(join(root, 'blue.yml'), deployment('blue', 'dev-box'));
-    await writeFile(join(root, 'green.yml'), deployment('green', 'container'));
+    await writeFile(join(root, 'green.yml'), deployment('green', 'function'));
     await writeFile(join(root, 'request.json'), JSON.stringify({ data: sklearn.inputs }));
   });
   after(async () => {
@@ -71,7 +71,7 @@ describe('a local deployment running a Python scoring script', { skip: pythonMis
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(
       refused.stderr,
-      /Python scoring scripts run on targets of kind local \(and berth serve\), not on container \(container\)/,
+      /Python scoring scripts run on targets of kind local, container \(and berth serve\), not on function \(function\)/,
     );
   });
 });

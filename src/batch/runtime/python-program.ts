@@ -70,7 +70,7 @@ export async function loadPythonProgram(
           const message = error instanceof Error ? error.message : String(error);
           throw new BerthError('RUN_FAILED', `run() failed: ${message}`);
         });
-      return { value: JSON.parse(result.body) as unknown, itemErrors: new Map() };
+      return { value: JSON.parse(result.body.toString('utf8')) as unknown, itemErrors: new Map() };
     },
     close: () => worker.shutdown(5_000),
   };

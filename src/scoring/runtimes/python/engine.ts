@@ -33,8 +33,22 @@ import type { PythonResult } from './messages.js';
 import { PythonMemoryWatch } from './memory.js';
 import { PythonPool } from './pool.js';
 
-/** The repository's python/ folder (worker and Azure compatibility package), from dist/src/scoring/runtimes/python/. */
-export const pythonRoot = fileURLToPath(new URL('../../../../../python/', import.meta.url));
+/**
+ * The python/ folder (worker and Azure compatibility package): $BERTH_PYTHON_ROOT where an image
+ * puts it elsewhere (the bundled server has no repository around it), else the repository's, from
+ * dist/src/scoring/runtimes/python/.
+ */
+export const pythonRoot =
+  process.env.BERTH_PYTHON_ROOT !== undefined && process.env.BERTH_PYTHON_ROOT !== ''
+    ? process.env.BERTH_PYTHON_ROOT.replace(/\/?$/, '/')
+    : fileURLToPath(new URL('../../../../../python/', import.meta.url));
+
+/**
+ * At most this many waiting `/score` bodies travel to a process in one message when run_batch() is
+ * not used; each still gets its own run() call. It bounds how long the first of them waits for the
+ * others' run() calls.
+ */
+const GROUPED_RUNS = 8;
 
 export function isPythonScript(path: string | undefined): boolean {
   return path !== undefined && path.toLowerCase().endsWith('.py');
@@ -61,12 +75,24 @@ export async function createPythonEngine(options: EngineOptions): Promise<Scorin
     },
   });
   logger.info(`${options.workers} Python ${ready.python} worker(s) ready`);
+  const batching = ready.batch && options.batching.enabled && options.batching.maxBatchSize > 1;
+  if (batching) {
+    pool.batchRuns(options.batching.maxBatchSize);
+    logger.info(
+      `the script defines run_batch(): up to ${options.batching.maxBatchSize} /score requests share a call`,
+    );
+  } else {
+    pool.groupRuns(GROUPED_RUNS);
+    if (ready.batch) {
+      logger.info('the script defines run_batch(), but batching is off: each request calls run()');
+    }
+  }
   const schemas: ScriptSchemas = {
     rawRequest: true,
     input: ready.schemas.input ?? undefined,
     output: ready.schemas.output ?? undefined,
   };
-  return new PythonEngine(options, pool, schemas, ready.schemas.raw, logger);
+  return new PythonEngine(options, pool, schemas, ready.schemas.raw, batching, logger);
 }
 
 class PythonEngine implements ScoringEngine {
@@ -82,6 +108,7 @@ class PythonEngine implements ScoringEngine {
     private readonly pool: PythonPool,
     private readonly schemas: ScriptSchemas,
     private readonly rawHttp: boolean,
+    private readonly batching: boolean,
     private readonly logger: Logger,
   ) {
     for (const model of options.models) this.stats.register(model.name, model.version);
@@ -94,7 +121,7 @@ class PythonEngine implements ScoringEngine {
       name: model.name,
       version: model.version,
       signature: model.signature,
-      maxBatchSize: 0,
+      maxBatchSize: this.batching ? this.options.batching.maxBatchSize : 0,
       ready: this.state === 'ready',
       scripted: true,
     }));
@@ -123,30 +150,32 @@ class PythonEngine implements ScoringEngine {
     const name = model?.name ?? 'script';
     const version = model?.version ?? '1';
     const bytes = request.raw?.bytes ?? Buffer.from(JSON.stringify(request.body ?? null));
+    const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const requestId = request.id ?? null;
+    // The body's bytes go to Python as they came: no decoding or re-encoding on the way.
     const message =
       this.rawHttp && request.raw !== undefined
         ? {
             type: 'raw' as const,
             requestId,
-            body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+            body,
             headers: request.raw.headers,
             method: request.raw.method,
             path: request.raw.path,
           }
-        : {
-            type: 'run' as const,
-            requestId,
-            body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
-          };
+        : { type: 'run' as const, requestId, body };
     const started = process.hrtime.bigint();
     const done = this.calls.begin();
     try {
       const result = await this.pool.run(message, request.signal, request.id);
       const totalNs = Number(process.hrtime.bigint() - started);
-      this.stats.execution(name, version, 1);
+      // A run_batch() call is one execution of batchSize items, counted by its first request.
+      if (result.leader) this.stats.execution(name, version, result.batchSize);
       this.stats.success(name, version, totalNs, Math.max(0, totalNs - result.execNs), result.execNs);
-      this.emitBatch({ model: name, version, requests: 1, rows: 1, computeMs: result.execNs / 1e6 });
+      if (result.leader) {
+        const size = result.batchSize;
+        this.emitBatch({ model: name, version, requests: size, rows: size, computeMs: result.execNs / 1e6 });
+      }
       return toResponse(result);
     } catch (error) {
       this.stats.failure(name, version, Number(process.hrtime.bigint() - started));
@@ -252,24 +281,16 @@ class PythonEngine implements ScoringEngine {
 
 function toResponse(result: PythonResult): ScriptResponse {
   const execMs = result.execNs / 1e6;
-  if (result.encoding === 'base64') {
-    return {
-      status: result.status,
-      contentType: result.contentType,
-      body: Buffer.from(result.body, 'base64'),
-      execMs,
-    };
+  // Octets and JSON are passed through as bytes; other text as a string, which the handler sends as it is.
+  if (result.binary || result.contentType.includes('json')) {
+    return { status: result.status, contentType: result.contentType, body: result.body, execMs };
   }
-  // JSON answers are passed through as text: the handler sends a string with a non-JSON type as it is.
-  if (result.contentType.includes('json')) {
-    return {
-      status: result.status,
-      contentType: result.contentType,
-      body: Buffer.from(result.body, 'utf8'),
-      execMs,
-    };
-  }
-  return { status: result.status, contentType: result.contentType, body: result.body, execMs };
+  return {
+    status: result.status,
+    contentType: result.contentType,
+    body: result.body.toString('utf8'),
+    execMs,
+  };
 }
 
 export type { EngineFailure };

@@ -13,12 +13,14 @@ import { createInterface } from 'node:readline';
 import { BerthError } from '../../../core/errors.js';
 import type { ReplacementCause } from '../../engine/pool-worker.js';
 import type { Logger } from '../logger.js';
-import { encodeFrame, FrameReader } from './frames.js';
+import { encodeToPython, FrameReader, type DecodedFrame } from './frames.js';
 import {
   fromPythonSchema,
   type FromPython,
   type PythonReady,
+  type PythonReply,
   type PythonResult,
+  type PythonResults,
   type ToPython,
 } from './messages.js';
 
@@ -46,7 +48,7 @@ type CallWithoutId = Call extends infer C ? (C extends { id: number } ? Omit<C, 
 
 interface Held {
   id: number;
-  resolve: (result: PythonResult) => void;
+  resolve: (reply: PythonReply) => void;
   reject: (error: Error) => void;
 }
 
@@ -86,12 +88,8 @@ export class PythonProcess {
     }, options.startTimeoutMs);
     timer.unref();
     const reader = new FrameReader((frame) => {
-      const parsed = fromPythonSchema.safeParse(frame);
-      if (!parsed.success) {
-        this.end('crash', 'sent a message berth does not understand', workerCrashed);
-        return;
-      }
-      const message = parsed.data;
+      const message = this.control(frame);
+      if (message === undefined) return;
       if (message.type === 'ready') {
         clearTimeout(timer);
         if (this.state === 'starting') this.state = 'ready';
@@ -101,7 +99,13 @@ export class PythonProcess {
         initFailure = message.message;
       } else this.onMessage(message);
     });
-    this.child.stdout.on('data', (chunk: Buffer) => reader.push(chunk));
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch {
+        this.end('crash', 'sent a frame berth cannot read', workerCrashed);
+      }
+    });
     this.child.stdin.on('error', () => undefined);
     createInterface({ input: this.child.stderr }).on('line', (line) => {
       this.stderrTail.push(line);
@@ -151,14 +155,23 @@ export class PythonProcess {
   }
 
   /** Sends one request; the process must be ready and idle (the pool sees to it). */
-  call(message: CallWithoutId): Promise<PythonResult> {
+  call(message: Exclude<CallWithoutId, { type: 'runs' }>): Promise<PythonResult> {
+    return this.send(message).then((reply) => expect(reply, 'result', this.options.id));
+  }
+
+  /** Sends several `/score` bodies to run_batch(); answered with one result per body. */
+  callRuns(message: Extract<CallWithoutId, { type: 'runs' }>): Promise<PythonResults> {
+    return this.send(message).then((reply) => expect(reply, 'results', this.options.id));
+  }
+
+  private send(message: CallWithoutId): Promise<PythonReply> {
     if (this.state !== 'ready' || this.held !== undefined) {
       return Promise.reject(new BerthError('INTERNAL', `Python worker ${this.options.id} is not idle`));
     }
     const id = ++this.nextId;
-    return new Promise<PythonResult>((resolve, reject) => {
+    return new Promise<PythonReply>((resolve, reject) => {
       this.held = { id, resolve, reject };
-      this.child.stdin.write(encodeFrame({ ...message, id }));
+      this.child.stdin.write(encodeToPython({ ...message, id }));
     });
   }
 
@@ -175,7 +188,7 @@ export class PythonProcess {
   async shutdown(graceMs: number): Promise<void> {
     if (this.state === 'dead') return;
     this.state = 'stopping';
-    this.child.stdin.end(encodeFrame({ type: 'shutdown' } satisfies ToPython));
+    this.child.stdin.end(encodeToPython({ type: 'shutdown' }));
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
@@ -191,6 +204,23 @@ export class PythonProcess {
     }
   }
 
+  /**
+   * Answers go to the held request here; a control message is checked and handed back (undefined
+   * once handled, or when the process spoke out of protocol and is being ended).
+   */
+  private control(frame: DecodedFrame): FromPython | undefined {
+    if (frame.type === 'result' || frame.type === 'results') {
+      this.answer(frame.id, (held) => held.resolve(frame));
+      return undefined;
+    }
+    const parsed = fromPythonSchema.safeParse(frame.message);
+    if (!parsed.success) {
+      this.end('crash', 'sent a message berth does not understand', workerCrashed);
+      return undefined;
+    }
+    return parsed.data;
+  }
+
   private onMessage(message: Exclude<FromPython, { type: 'ready' | 'init-failed' }>): void {
     if (message.type === 'log') {
       const fields = {
@@ -200,12 +230,29 @@ export class PythonProcess {
       this.options.logger[message.level](message.message, fields);
       return;
     }
-    const held = this.held;
-    if (held === undefined || held.id !== message.id) return;
-    this.held = undefined;
-    if (message.type === 'result') held.resolve(message);
-    else held.reject(new BerthError(message.code, message.message));
+    this.answer(message.id, (held) => held.reject(new BerthError(message.code, message.message)));
   }
+
+  private answer(id: number, settle: (held: Held) => void): void {
+    const held = this.held;
+    if (held === undefined || held.id !== id) return;
+    this.held = undefined;
+    settle(held);
+  }
+}
+
+function expect<T extends PythonReply['type']>(
+  reply: PythonReply,
+  type: T,
+  worker: number,
+): Extract<PythonReply, { type: T }> {
+  if (reply.type !== type) {
+    throw new BerthError(
+      'WORKER_CRASHED',
+      `Python worker ${worker} answered ${reply.type} to a call for ${type}`,
+    );
+  }
+  return reply as Extract<PythonReply, { type: T }>;
 }
 
 function workerCrashed(message: string): BerthError {

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runBerth, withTempDir } from '../helpers/cli.js';
-import { concurrencySteps, parseDuration, profileSettings } from '../../src/sdk/profile/settings.js';
+import {
+  concurrencySteps,
+  parseDuration,
+  profilePlan,
+  profileSettings,
+} from '../../src/sdk/profile/settings.js';
+import type { ModelSignature } from '../../src/core/tensor.js';
 import { percentiles } from '../../src/sdk/profile/stats.js';
 
 const defaults = { duration: '20s', maxConcurrency: '16' };
@@ -38,6 +44,65 @@ test('profile settings: durations, steps, SLO and their bounds', () => {
   for (const [flags, message] of bad) {
     assert.throws(
       () => profileSettings({ ...defaults, ...flags }),
+      (error: { code?: string; message: string }) =>
+        error.code === 'BAD_INPUT' && message.test(error.message),
+      JSON.stringify(flags),
+    );
+  }
+});
+
+const signature = (first: number | string): ModelSignature => ({
+  inputs: [{ name: 'x', datatype: 'FP32', shape: [first, 3] }],
+  outputs: [{ name: 'y', datatype: 'FP32', shape: [first, 1] }],
+  opset: undefined,
+  producer: undefined,
+});
+
+test('profile plan: batch sizes as the model allows, the duration shared by every step', () => {
+  const plan = profilePlan(profileSettings(defaults), signature('batch'));
+  assert.deepEqual(
+    plan.runs.map((run) => [run.maxBatchSize, run.concurrencies]),
+    [
+      [1, [1, 2, 4, 8, 16]],
+      [4, [2, 4, 8, 16]],
+      [16, [2, 4, 8, 16]],
+    ],
+  );
+  assert.equal(plan.stepMs, Math.floor(20_000 / 16), '13 load steps and 3 fixed-rate checks');
+  // A fixed first dimension cannot batch: only batching off is tried.
+  const fixed = profilePlan(profileSettings(defaults), signature(1));
+  assert.deepEqual(fixed.runs, [{ maxBatchSize: 1, concurrencies: [1, 2, 4, 8, 16] }]);
+  assert.equal(fixed.stepMs, Math.floor(20_000 / 6));
+  assert.deepEqual(
+    profilePlan(profileSettings({ ...defaults, maxConcurrency: '4' }), signature('n')).runs.map(
+      (run) => run.maxBatchSize,
+    ),
+    [1, 4],
+  );
+  const chosen = profilePlan(profileSettings({ ...defaults, batchSizes: '8, 1,8' }), signature('n'));
+  assert.deepEqual(
+    chosen.runs.map((run) => run.maxBatchSize),
+    [1, 8],
+  );
+
+  const bad: [Parameters<typeof profileSettings>[0], ModelSignature | null, RegExp][] = [
+    [{ ...defaults, batchSizes: 'big' }, null, /--batch-sizes must be auto or whole numbers/],
+    [{ ...defaults, batchSizes: '0' }, null, /--batch-sizes must be between 1 and 256/],
+    [
+      { ...defaults, batchSizes: '1,4' },
+      signature(1),
+      /need a model whose inputs and outputs all have a dynamic first/,
+    ],
+    [{ ...defaults, batchSizes: '4', maxConcurrency: '1' }, signature('n'), /need --max-concurrency 2/],
+    [
+      { ...defaults, duration: '3s' },
+      signature('n'),
+      /too short for 13 load steps and 3 fixed-rate checks .*fewer --batch-sizes/,
+    ],
+  ];
+  for (const [flags, sig, message] of bad) {
+    assert.throws(
+      () => profilePlan(profileSettings(flags), sig),
       (error: { code?: string; message: string }) =>
         error.code === 'BAD_INPUT' && message.test(error.message),
       JSON.stringify(flags),

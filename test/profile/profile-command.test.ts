@@ -11,6 +11,7 @@ import { buildLinearModel, writeModel } from '../fixtures/onnx-builder.js';
 import { runBerth, withTempDir } from '../helpers/cli.js';
 
 interface Step {
+  maxBatchSize: number;
   concurrency: number;
   durationMs: number;
   requests: number;
@@ -24,10 +25,20 @@ interface Step {
 
 interface Profile {
   model: { name: string; version: string };
+  target: { name: string; cores: number };
+  batchSizes: number[];
   samples: { source: string; count: number };
   slo: { percentile: string; ms: number } | null;
   steps: Step[];
   peakRssBytes: number | null;
+  confirmations: {
+    maxBatchSize: number;
+    concurrency: number;
+    rps: number;
+    achievedRps: number;
+    errors: number;
+    withinSlo: boolean;
+  }[];
   maxSustainedRps: number | null;
   recommendation: {
     memoryBytes: number | null;
@@ -35,6 +46,7 @@ interface Profile {
     memoryRule: string;
     cpu: number | null;
     maxConcurrentRequestsPerInstance: number | null;
+    maxBatchSize: number | null;
     targetRps: number | null;
     instances: number | null;
   };
@@ -77,9 +89,13 @@ test('berth profile measures rising concurrency and recommends from the measurem
     assert.deepEqual(profile.model, { name: 'tiny', version: '1' });
     assert.deepEqual(profile.samples, { source: 'signature', count: 1 });
     assert.deepEqual(profile.slo, { percentile: 'p99', ms: 10_000 });
+    assert.equal(profile.target.name, 'local');
+    // The model has a batch dimension: batching off over every step, then max_batch_size 4 from
+    // two clients up (16 is above --max-concurrency 4, which could never fill it).
+    assert.deepEqual(profile.batchSizes, [1, 4]);
     assert.deepEqual(
-      profile.steps.map((s) => s.concurrency),
-      [1, 2, 4],
+      profile.steps.map((s) => `b${s.maxBatchSize} c${s.concurrency}`),
+      ['b1 c1', 'b1 c2', 'b1 c4', 'b4 c2', 'b4 c4'],
     );
     for (const step of profile.steps) {
       const seen = JSON.stringify(step);
@@ -101,11 +117,37 @@ test('berth profile measures rising concurrency and recommends from the measurem
       assert.ok(step.peakRssBytes !== null && step.peakRssBytes > 10 * 2 ** 20, seen);
       assert.equal(step.withinSlo, l.p99 <= 10_000, seen);
     }
-    const best = Math.max(...profile.steps.filter((s) => s.withinSlo).map((s) => s.rps));
+    // Each run's best step is offered at a fixed rate, then lower ones until one is sustained.
+    for (const size of profile.batchSizes) {
+      const run = profile.steps.filter((s) => s.maxBatchSize === size && s.withinSlo);
+      const top = run.reduce((a, b) => (b.rps > a.rps ? b : a));
+      const checks = profile.confirmations.filter((c) => c.maxBatchSize === size);
+      assert.ok(checks.length >= 1 && checks.length <= 3, JSON.stringify(checks));
+      assert.deepEqual(checks[0] && [checks[0].concurrency, checks[0].rps], [top.concurrency, top.rps]);
+      checks.forEach((check, i) => {
+        const kept = check.errors === 0 && check.achievedRps >= check.rps * 0.95;
+        assert.equal(check.withinSlo, kept, JSON.stringify(check));
+        // Only the last check may be sustained; each next rate is 85% of the last, or 90% of
+        // what it answered when that is lower.
+        if (i < checks.length - 1) {
+          assert.equal(check.withinSlo, false, JSON.stringify(checks));
+          const expected = Math.min(check.rps * 0.85, check.achievedRps * 0.9);
+          assert.equal(checks[i + 1]!.rps, Math.round(expected * 10) / 10);
+          assert.equal(checks[i + 1]!.concurrency, top.concurrency);
+        }
+      });
+    }
+    // The tiny model answers far faster than the 10 s SLO: some rate is sustained.
+    const best = Math.max(...profile.confirmations.filter((c) => c.withinSlo).map((c) => c.rps));
+    assert.ok(best > 0, JSON.stringify(profile.confirmations));
     assert.equal(profile.maxSustainedRps, best);
-    const bestStep = profile.steps.find((s) => s.withinSlo && s.rps === best);
+    const sustained = profile.confirmations.find((c) => c.withinSlo && c.rps === best);
+    const bestStep = profile.steps.find(
+      (s) => s.maxBatchSize === sustained?.maxBatchSize && s.concurrency === sustained.concurrency,
+    );
     const r = profile.recommendation;
     assert.equal(r.maxConcurrentRequestsPerInstance, bestStep?.concurrency);
+    assert.equal(r.maxBatchSize, bestStep?.maxBatchSize);
     assert.ok(profile.peakRssBytes !== null);
     // The run's peak is at least every step's sampled peak.
     assert.ok(profile.peakRssBytes >= Math.max(...profile.steps.map((s) => s.peakRssBytes ?? 0)), run.stdout);
@@ -121,8 +163,62 @@ test('berth profile measures rising concurrency and recommends from the measurem
     const svg = readFileSync(join(output, 'latency.svg'), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal((svg.match(/<polyline /g) ?? []).length, 2, 'a p50 and a p99 line');
-    assert.equal((svg.match(/<circle /g) ?? []).length, 6, 'one point per step and line');
+    // The plot shows the recommended max_batch_size's steps.
+    const plotted = profile.steps.filter((s) => s.maxBatchSize === bestStep?.maxBatchSize).length;
+    assert.equal((svg.match(/<circle /g) ?? []).length, 2 * plotted, 'one point per step and line');
+    assert.match(svg, new RegExp(`max_batch_size ${bestStep?.maxBatchSize}`));
     assert.match(svg, /stroke-dasharray="4 3"\/><text [^>]*>SLO p99 10000ms<\/text>/);
+
+    // The result is kept with the version, and sizing advice starts from it.
+    const shown = await runBerth(['model', 'show', 'tiny:1', '--json'], { workspace });
+    assert.equal(shown.code, 0, shown.stderr);
+    const kept = (JSON.parse(shown.stdout) as { profile: Record<string, unknown> | null }).profile;
+    assert.ok(kept !== null, shown.stdout);
+    assert.equal(kept.maxSustainedRps, best);
+    assert.equal(kept.peakRssBytes, profile.peakRssBytes);
+    assert.equal(kept.target, 'local');
+    assert.deepEqual(kept.recommendation, {
+      memoryBytes: r.memoryBytes,
+      cpu: r.cpu,
+      maxConcurrentRequestsPerInstance: r.maxConcurrentRequestsPerInstance,
+      maxBatchSize: r.maxBatchSize,
+    });
+    const text = await runBerth(['model', 'show', 'tiny:1'], { workspace });
+    assert.match(
+      text.stdout,
+      new RegExp(`profile: +\\S+ on local \\(\\d+ cores\\): max ${best} rps within the SLO`),
+    );
+    const rps = Math.ceil(best * 2.5);
+    const advice = await runBerth(
+      ['target', 'recommend', '--model', 'tiny:1', '--rps', String(rps), '--json'],
+      {
+        workspace,
+      },
+    );
+    assert.equal(advice.code, 0, advice.stderr);
+    const sizing = (
+      JSON.parse(advice.stdout) as {
+        sizing: { memoryBytes: number; instanceCount: number; advice: string[] };
+      }
+    ).sizing;
+    assert.equal(sizing.memoryBytes, r.memoryBytes);
+    assert.equal(sizing.instanceCount, Math.max(2, Math.ceil(rps / best)));
+    assert.ok(
+      sizing.advice.some((line) => line.includes(`one sustained ${best} requests/s`)),
+      advice.stdout,
+    );
+    assert.ok(
+      sizing.advice.some((line) => line.includes('berth profile of tiny:1')),
+      advice.stdout,
+    );
+    assert.ok(
+      sizing.advice.some((line) =>
+        r.maxBatchSize === 1
+          ? line.includes('leave batching off')
+          : line.includes(`max_batch_size: ${r.maxBatchSize}}`),
+      ),
+      advice.stdout,
+    );
   });
 });
 
@@ -142,20 +238,31 @@ test('berth profile sends the samples file as given, and stops on a sample the m
         '--requests',
         samples,
         '--duration',
-        '1s',
+        '2s',
         '--max-concurrency',
         '2',
+        '--batch-sizes',
+        '1,2',
         '--output',
         output,
+        '--no-save',
       ],
       { workspace },
     );
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^CONCURRENCY +RPS +P50 MS/m);
+    assert.doesNotMatch(run.stdout, /kept with model/);
+    assert.match((await runBerth(['model', 'show', 'tiny:1'], { workspace })).stdout, /profile: +none/);
+    assert.match(run.stdout, /^BATCH +CONCURRENCY +RPS +P50 MS/m);
+    assert.match(run.stdout, /^profiled on local \(\d+ cores\)$/m);
+    assert.match(run.stdout, /max_batch_size (1 \(batching off\)|2)/);
     assert.match(run.stdout, /max sustained RPS within the SLO: \d/);
     assert.match(run.stdout, /memory \d+Mi \(measured peak RSS of the server process x 1\.5\)/);
     const profile = JSON.parse(readFileSync(join(output, 'profile.json'), 'utf8')) as Profile;
     assert.deepEqual(profile.samples, { source: 'file', count: 2 });
+    assert.deepEqual(
+      profile.steps.map((s) => `b${s.maxBatchSize} c${s.concurrency}`),
+      ['b1 c1', 'b1 c2', 'b2 c2'],
+    );
     assert.equal(profile.slo, null);
     assert.ok(existsSync(join(output, 'latency.svg')));
 

@@ -14,14 +14,23 @@ export interface LoadResult {
   elapsedMs: number;
 }
 
-function send(agent: Agent, url: URL, sample: ProfileRequest): Promise<number> {
+function send(
+  agent: Agent,
+  url: URL,
+  sample: ProfileRequest,
+  headers: Record<string, string>,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       new URL(sample.path, url),
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(sample.body) },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(sample.body),
+        },
       },
       (res) => {
         res.on('data', () => undefined);
@@ -39,6 +48,7 @@ export async function driveLoad(
   requests: ProfileRequest[],
   concurrency: number,
   durationMs: number,
+  headers: Record<string, string> = {},
 ): Promise<LoadResult> {
   const url = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -53,7 +63,7 @@ export async function driveLoad(
       const sample = requests[next++ % requests.length] as ProfileRequest;
       const sent = performance.now();
       try {
-        const status = await send(agent, url, sample);
+        const status = await send(agent, url, sample, headers);
         if (status >= 200 && status < 300) latenciesMs.push(performance.now() - sent);
         else {
           errors += 1;
@@ -78,6 +88,7 @@ export async function warmUp(
   baseUrl: string,
   requests: ProfileRequest[],
   count: number,
+  headers: Record<string, string> = {},
 ): Promise<string | null> {
   const url = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -85,7 +96,7 @@ export async function warmUp(
     for (let i = 0; i < count; i += 1) {
       const sample = requests[i % requests.length] as ProfileRequest;
       try {
-        const status = await send(agent, url, sample);
+        const status = await send(agent, url, sample, headers);
         if (status < 200 || status >= 300) return `HTTP ${status} from ${sample.path}`;
       } catch (error) {
         return error instanceof Error ? error.message : String(error);

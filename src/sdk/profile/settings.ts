@@ -3,6 +3,7 @@
  * BAD_INPUT error (exit 2) that names the flag and its range.
  */
 import { BerthError } from '../../core/errors.js';
+import { hasDynamicBatchDimension, type ModelSignature } from '../../core/tensor.js';
 
 export const sloPercentiles = ['p50', 'p90', 'p95', 'p99', 'p99.9'] as const;
 export type SloPercentile = (typeof sloPercentiles)[number];
@@ -19,7 +20,22 @@ export interface ProfileSettings {
   targetRps: number | null;
   /** The load steps: 1, 2, 4, … up to maxConcurrency (which is always the last). */
   concurrencies: number[];
-  /** Each step's share of the duration. */
+  /** Each step's share of the duration when batching is not tried (the plan divides it further). */
+  stepMs: number;
+  /** --batch-sizes: the max_batch_size settings to try, or 'auto' (1, 4, 16 as the model allows). */
+  batchSizes: number[] | 'auto';
+}
+
+/** One trial replica's settings and the concurrency steps run against it. */
+export interface ProfileRun {
+  /** The replica's max_batch_size; 1 is batching off. */
+  maxBatchSize: number;
+  concurrencies: number[];
+}
+
+/** What a profile runs, in order, and each step's time. */
+export interface ProfilePlan {
+  runs: ProfileRun[];
   stepMs: number;
 }
 
@@ -29,6 +45,9 @@ export const SLO_BOUNDS_MS = { min: 0.1, max: 60_000 } as const;
 export const TARGET_RPS_BOUNDS = { min: 0.001, max: 1_000_000 } as const;
 /** A step shorter than this measures start-up more than load. */
 export const MIN_STEP_MS = 250;
+/** max_batch_size settings tried by default, where the model has a batch dimension. */
+export const AUTO_BATCH_SIZES = [1, 4, 16] as const;
+export const BATCH_SIZE_BOUNDS = { min: 1, max: 256 } as const;
 
 const unitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
@@ -79,6 +98,61 @@ export interface ProfileFlags {
   maxConcurrency: string;
   latencySlo?: string;
   targetRps?: string;
+  /** "auto" (the default) or a list such as "1,8". */
+  batchSizes?: string;
+}
+
+export function parseBatchSizes(value: string | undefined): number[] | 'auto' {
+  if (value === undefined || value.trim() === 'auto') return 'auto';
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length === 0 || parts.some((part) => !/^\d+$/.test(part))) {
+    throw new BerthError(
+      'BAD_INPUT',
+      `--batch-sizes must be auto or whole numbers separated by commas (e.g. 1,4,16), got ${JSON.stringify(value)}`,
+    );
+  }
+  const sizes = parts.map((part) => bounded(Number(part), BATCH_SIZE_BOUNDS, '--batch-sizes', ''));
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+/**
+ * The runs of a profile: max_batch_size 1 over every concurrency step, then each larger batch size
+ * over the steps from 2 clients up (one request at a time never fills a batch), each run followed
+ * by a fixed-rate check of its best rate, one step long. Batching is tried
+ * only where every input and output has a dynamic first dimension; `auto` also leaves out sizes above
+ * --max-concurrency, which the load could never fill. The duration is shared by all steps and
+ * checks; a check that misses is tried again at 85% of the rate, one step more.
+ */
+export function profilePlan(settings: ProfileSettings, signature: ModelSignature | null): ProfilePlan {
+  const batchable = signature !== null && hasDynamicBatchDimension(signature);
+  const explicit = settings.batchSizes === 'auto' ? undefined : settings.batchSizes;
+  if (explicit !== undefined && !batchable && explicit.some((size) => size > 1)) {
+    throw new BerthError(
+      'BAD_INPUT',
+      '--batch-sizes above 1 need a model whose inputs and outputs all have a dynamic first (batch) dimension; this one has none',
+    );
+  }
+  const sizes =
+    explicit ?? (batchable ? AUTO_BATCH_SIZES.filter((size) => size <= settings.maxConcurrency) : [1]);
+  const runs = (sizes as readonly number[]).flatMap((maxBatchSize): ProfileRun[] => {
+    const concurrencies =
+      maxBatchSize === 1 ? settings.concurrencies : settings.concurrencies.filter((c) => c >= 2);
+    return concurrencies.length === 0 ? [] : [{ maxBatchSize, concurrencies }];
+  });
+  const steps = runs.reduce((sum, run) => sum + run.concurrencies.length, 0);
+  if (steps === 0) {
+    throw new BerthError('BAD_INPUT', '--batch-sizes above 1 need --max-concurrency 2 or more');
+  }
+  // Each run ends with a fixed-rate check of its best rate, one step long.
+  const slots = steps + runs.length;
+  const stepMs = Math.floor(settings.durationMs / slots);
+  if (stepMs < MIN_STEP_MS) {
+    throw new BerthError(
+      'BAD_INPUT',
+      `--duration ${settings.durationMs}ms is too short for ${steps} load steps and ${runs.length} fixed-rate checks (max_batch_size ${runs.map((run) => run.maxBatchSize).join(', ')}, up to --max-concurrency ${settings.maxConcurrency}): give at least ${MIN_STEP_MS * slots}ms, or fewer --batch-sizes`,
+    );
+  }
+  return { runs, stepMs };
 }
 
 export function profileSettings(flags: ProfileFlags): ProfileSettings {
@@ -119,5 +193,6 @@ export function profileSettings(flags: ProfileFlags): ProfileSettings {
     targetRps,
     concurrencies,
     stepMs,
+    batchSizes: parseBatchSizes(flags.batchSizes),
   };
 }

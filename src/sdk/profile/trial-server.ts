@@ -7,35 +7,26 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { scoringProcessEnv, scoringProcessFlags } from '../../core/heap-headroom.js';
 import { BerthError } from '../../core/errors.js';
 import type { ModelToServe } from '../../scoring/engine.js';
 import type { ScoringOptions } from '../../scoring/options.js';
+import type { ResourceSample, TrialOptions, TrialReplica, TrialSite } from './trial.js';
 
 const scoringMain = fileURLToPath(new URL('../../scoring/main.js', import.meta.url));
 /** Linux's USER_HZ: /proc times are in these ticks on every mainstream kernel. */
 const TICKS_PER_SECOND = 100;
 const START_TIMEOUT_MS = 120_000;
 
-export interface ProcessSample {
-  rssBytes: number;
-  /** Peak RSS since the process started (VmHWM). */
-  peakRssBytes: number;
-  cpuSeconds: number;
-}
-
-export interface TrialServer {
-  url: string;
+export interface TrialServer extends TrialReplica {
   pid: number;
-  /** undefined where /proc cannot be read (not Linux). */
-  sample(): Promise<ProcessSample | undefined>;
-  stop(): Promise<void>;
 }
 
-async function readProc(pid: number): Promise<ProcessSample | undefined> {
+async function readProc(pid: number): Promise<ResourceSample | undefined> {
   try {
     const [status, stat] = await Promise.all([
       readFile(`/proc/${pid}/status`, 'utf8'),
@@ -47,8 +38,8 @@ async function readProc(pid: number): Promise<ProcessSample | undefined> {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpuTicks = Number(fields[11]) + Number(fields[12]);
     const sample = {
-      rssBytes: kib('VmRSS'),
-      peakRssBytes: kib('VmHWM'),
+      memoryBytes: kib('VmRSS'),
+      peakMemoryBytes: kib('VmHWM'),
       cpuSeconds: cpuTicks / TICKS_PER_SECOND,
     };
     return Object.values(sample).every(Number.isFinite) ? sample : undefined;
@@ -57,7 +48,8 @@ async function readProc(pid: number): Promise<ProcessSample | undefined> {
   }
 }
 
-export async function startTrialServer(model: ModelToServe, maxConcurrency: number): Promise<TrialServer> {
+export async function startTrialServer(model: ModelToServe, trial: TrialOptions): Promise<TrialServer> {
+  const { maxConcurrency, maxBatchSize } = trial;
   const dir = await mkdtemp(join(tmpdir(), 'berth-profile-'));
   const options: ScoringOptions = {
     port: 0,
@@ -66,11 +58,13 @@ export async function startTrialServer(model: ModelToServe, maxConcurrency: numb
     logLevel: 'silent',
     // Queue every request the load can hold at once, so a step measures waiting, not 429s.
     maxQueueSize: Math.max(16, maxConcurrency * 2),
+    ...(maxBatchSize > 1 ? { batching: { enabled: true, maxBatchSize, maxQueueDelayMs: 2 } } : {}),
   };
   const config = join(dir, 'options.json');
   await writeFile(config, JSON.stringify(options), { mode: 0o600 });
-  const child = spawn(process.execPath, [scoringMain, '--config', config], {
+  const child = spawn(process.execPath, [...scoringProcessFlags(), scoringMain, '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...scoringProcessEnv },
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
@@ -100,9 +94,20 @@ export async function startTrialServer(model: ModelToServe, maxConcurrency: numb
       });
     });
     const pid = child.pid ?? -1;
-    return { url: `http://127.0.0.1:${port}`, pid, sample: () => readProc(pid), stop };
+    return { url: `http://127.0.0.1:${port}`, headers: {}, pid, sample: () => readProc(pid), stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** Trial replicas as child processes of this one. */
+export function localSite(model: ModelToServe, target = 'local'): TrialSite {
+  return {
+    target,
+    cores: availableParallelism(),
+    memorySource: 'peak RSS of the server process',
+    start: (options) => startTrialServer(model, options),
+    close: async () => undefined,
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * Reading a run's status and acting on it: a run whose runner died without recording an end is
- * reported Failed (and recorded so), `cancel` signals the runner and waits for Canceled, `wait`
+ * reported Failed (and recorded so, its processes or container ended), `cancel` signals the runner and waits for Canceled, `wait`
  * waits for an end. Waits poll the status file: the runner is another process.
  */
 import { writeFile } from 'node:fs/promises';
@@ -25,6 +25,11 @@ export async function currentStatus(folder: RunFolder): Promise<RunStatus> {
   const again = await folder.status();
   if (isTerminal(again)) return again;
   await endGroups(again.processGroups, 0);
+  if ((await folder.record()).targetKind === 'container') {
+    // Loaded on use: only a container run needs the engine client.
+    const { removeRunContainers } = await import('./container/cleanup.js');
+    await removeRunContainers(folder).catch(() => 0);
+  }
   return folder.updateStatus({
     state: 'Failed',
     reason: `the runner (pid ${again.runnerPid}) ended without recording an end`,

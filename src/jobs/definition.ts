@@ -4,6 +4,7 @@
  * a run never starts with a reference it cannot bind.
  */
 import { BerthError } from '../core/errors.js';
+import type { JobPython } from './python-environment.js';
 
 export type JobInput =
   { kind: 'path'; type: 'uri_folder' | 'uri_file'; path: string } | { kind: 'value'; value: string };
@@ -25,10 +26,23 @@ export interface JobDefinition {
   /** Where it runs, as written (`local`, a target's name, `azureml:NAME`). */
   compute: string;
   instanceCount: number;
+  /** Engine limits (`resources.cpu`, `memory`, `shm_size`); undefined fields are not limited. */
+  resources: JobResources;
   /** Undefined: no limit. */
   timeoutSeconds: number | undefined;
   /** Retries of a cluster run whose worker disappeared (`limits.max_retries`, default 2). */
   maxRetries: number;
+  /**
+   * Python asked for (a conda file, requirements.txt, or a command that runs python): a container
+   * target puts Debian's Python and these packages in the job's image. Undefined: none asked for.
+   */
+  python: JobPython | undefined;
+}
+
+export interface JobResources {
+  cpu: number | undefined;
+  memoryBytes: number | undefined;
+  shmBytes: number | undefined;
 }
 
 const reference = /\$\{\{\s*(inputs|outputs)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;

@@ -10,7 +10,9 @@ import { BerthError } from '../core/errors.js';
 import { readSpecFile } from '../core/spec-file.js';
 import { formatSpecIssue, parseYamlFile, specError, type SpecIssue, type SpecPath } from '../core/yaml.js';
 import { parseComputeRef } from '../batch/definition/compute.js';
-import { unboundReferences, type JobDefinition, type JobInput } from './definition.js';
+import { parseCpu, parseMemory } from '../core/specs/quantities.js';
+import { unboundReferences, type JobDefinition, type JobInput, type JobResources } from './definition.js';
+import { condaFileOf, jobPython } from './python-environment.js';
 import { commandJobSchema, type CommandJobFile } from './spec.js';
 
 export interface JobOverrides {
@@ -36,6 +38,18 @@ export interface LoadedJob {
 }
 
 type Locate = (path: SpecPath) => number | undefined;
+
+const environmentUse =
+  "a job runs with its target's programs (local, cluster and ssh: the machine's; container: the target's base image, plus Debian's Python and the conda file's packages for a Python job)";
+
+/** The parts of `environment` berth reads but does not act on: all but a mapping's `conda_file`. */
+function environmentNotUsed(environment: CommandJobFile['environment']): [SpecPath, string][] {
+  if (environment === undefined) return [];
+  if (typeof environment === 'string') return [[['environment'], `read but not used: ${environmentUse}`]];
+  return Object.keys(environment)
+    .filter((key) => !['conda_file', 'name', 'version', 'description'].includes(key))
+    .map((key) => [['environment', key], `read but not used: ${environmentUse}`]);
+}
 
 function pathKind(path: string): 'uri_folder' | 'uri_file' | undefined {
   try {
@@ -78,6 +92,30 @@ function resolveInput(
     return undefined;
   }
   return { kind: 'path', type: found, path };
+}
+
+/** Docker's `shm_size` (`2g`: binary units, lower case) or a Kubernetes quantity. */
+function parseShmSize(value: string | number): number | undefined {
+  if (typeof value === 'number') return parseMemory(value);
+  const docker = /^([0-9]+(?:\.[0-9]+)?)\s*([bkmg])$/.exec(value.trim());
+  if (docker === null) return parseMemory(value);
+  const units: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  return Math.round(Number(docker[1]) * (units[docker[2] ?? 'b'] ?? 1));
+}
+
+function resolveResources(
+  resources: CommandJobFile['resources'],
+  issue: (path: SpecPath, message: string) => void,
+): JobResources {
+  const shm = resources?.shm_size;
+  const shmBytes = shm === undefined ? undefined : parseShmSize(shm);
+  if (shm !== undefined && shmBytes === undefined)
+    issue(['resources', 'shm_size'], 'expected a size, e.g. "2g" or "512Mi"');
+  return {
+    cpu: resources?.cpu === undefined ? undefined : parseCpu(resources.cpu),
+    memoryBytes: resources?.memory === undefined ? undefined : parseMemory(resources.memory),
+    shmBytes,
+  };
 }
 
 function resolveFile(
@@ -127,14 +165,23 @@ function resolveFile(
   } catch (error) {
     issue(['compute'], (error as Error).message);
   }
+  const resources = resolveResources(file.resources, issue);
+  const condaFile = condaFileOf(file.environment, baseDir);
+  if (condaFile !== undefined && pathKind(condaFile) !== 'uri_file')
+    issue(['environment', 'conda_file'], `${condaFile} does not exist`);
   if (issues.length > 0) throw specError(issues);
-  if (file.environment !== undefined) {
+  const python = jobPython(command, condaFile, codeDir);
+  for (const [path, message] of environmentNotUsed(file.environment)) {
+    warnings.push(formatSpecIssue({ file: source, line: locate(path), path: path.join('.'), message }));
+  }
+  if (file.resources?.instance_type !== undefined) {
     warnings.push(
       formatSpecIssue({
         file: source,
-        line: locate(['environment']),
-        path: 'environment',
-        message: 'read but not used: a local job runs with the programs of this machine',
+        line: locate(['resources', 'instance_type']),
+        path: 'resources.instance_type',
+        message:
+          'read but not used: berth has no machine sizes; a container job takes resources.cpu and resources.memory',
       }),
     );
   }
@@ -153,8 +200,10 @@ function resolveFile(
     environmentVariables,
     compute,
     instanceCount: overrides.instanceCount ?? file.resources?.instance_count ?? 1,
+    resources,
     timeoutSeconds: overrides.timeoutSeconds ?? file.limits?.timeout,
     maxRetries: overrides.maxRetries ?? file.limits?.max_retries ?? 2,
+    python,
   };
   return { definition, warnings };
 }

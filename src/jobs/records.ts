@@ -30,8 +30,20 @@ export const runRecordSchema = z.object({
     environmentVariables: z.record(z.string(), z.string()),
     compute: z.string(),
     instanceCount: z.number().int(),
+    resources: z
+      .object({
+        cpu: z.number().optional(),
+        memoryBytes: z.number().optional(),
+        shmBytes: z.number().optional(),
+      })
+      .default({}),
     timeoutSeconds: z.number().int().optional(),
     maxRetries: z.number().int().default(2),
+    python: z
+      .object({
+        requirements: z.array(z.object({ name: z.string(), specifier: z.string(), where: z.string() })),
+      })
+      .optional(),
   }),
   /** The target kind the run was sent to. */
   targetKind: z.string(),

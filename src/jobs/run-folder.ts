@@ -5,7 +5,7 @@
  * - `status.json`: the status, replaced whole (temp file + rename) so readers never see half;
  * - `code/`: the working folder (the code snapshot, with `outputs/` and `logs/` the command fills);
  * - `std_log.txt` (`std_log_process_<rank>.txt` for ranks above 0): the command's stdout and stderr;
- * - `metrics.jsonl`: the metrics the command logs.
+ * - `metrics.jsonl`: the metrics the command logs; `history/`: its tables and images.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -57,6 +57,10 @@ export class RunFolder {
   }
   get metricsFile(): string {
     return join(this.dir, 'metrics.jsonl');
+  }
+  /** `tables/<name>.jsonl` and `images/<name>.<ext>`: what the command logs besides metrics. */
+  get historyDir(): string {
+    return join(this.dir, 'history');
   }
   logFile(rank: number): string {
     return join(this.dir, rank === 0 ? 'std_log.txt' : `std_log_process_${rank}.txt`);

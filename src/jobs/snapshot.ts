@@ -2,7 +2,8 @@
  * The code snapshot of a job: the files of its code folder that .gitignore / .amlignore do not
  * exclude (and never `.git/`), stored as one folder artifact, so identical code is stored once and
  * a run always sees the code as it was at submission. The git commit and whether the working tree
- * had uncommitted changes are recorded with it.
+ * had uncommitted changes are recorded with it. TypeScript files are compiled into the snapshot
+ * (typescript.ts), so a syntax error stops the job here, before anything is stored.
  */
 import { execFile } from 'node:child_process';
 import { copyFile, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { BerthError } from '../core/errors.js';
 import type { ArtifactRef } from '../core/model.js';
 import type { ArtifactStore } from '../workspace/artifacts.js';
 import { isIgnored, parseIgnoreFile, type IgnoreRule } from './ignore-rules.js';
+import { compiledFolder, compileTypeScript } from './typescript.js';
 
 const run = promisify(execFile);
 
@@ -27,6 +29,8 @@ export interface CodeSnapshot {
   artifact: ArtifactRef;
   /** Files kept, POSIX paths relative to the code folder. */
   files: string[];
+  /** The JavaScript compiled from its TypeScript, POSIX paths in the snapshot (`.berth-js/…`). */
+  compiled: string[];
   git: GitState | undefined;
 }
 
@@ -56,7 +60,8 @@ export async function listCodeFiles(root: string): Promise<string[]> {
           throw new BerthError('PATH_ESCAPES', `${absolute} links outside the code folder ${root}`);
         isFolder = (await lstat(target)).isDirectory();
       }
-      if (entry.name === '.git' || isIgnored(rules, path, isFolder)) continue;
+      // A `.berth-js` at the top is compiled output (a run's code copied back): made afresh here.
+      if (entry.name === '.git' || path === compiledFolder || isIgnored(rules, path, isFolder)) continue;
       if (isFolder) await visit(absolute, path, rules);
       else if (entry.isFile() || entry.isSymbolicLink()) files.push(path);
     }
@@ -88,8 +93,9 @@ export async function snapshotCode(codeDir: string, artifacts: ArtifactStore): P
       await mkdir(dirname(target), { recursive: true });
       await copyFile(join(codeDir, ...file.split('/')), target);
     }
+    const compiled = await compileTypeScript(copy, files, codeDir);
     const artifact = await artifacts.putFolder(copy);
-    return { artifact, files, git: await readGitState(codeDir) };
+    return { artifact, files, compiled, git: await readGitState(codeDir) };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

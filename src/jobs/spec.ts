@@ -5,6 +5,7 @@
  * accepted; `environment` becomes a warning where the target ignores it.
  */
 import { z } from 'zod';
+import { cpuQuantitySchema, memoryQuantitySchema } from '../core/specs/quantities.js';
 
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, 'expected a name of letters, digits and "_"');
 
@@ -49,13 +50,18 @@ export const commandJobSchema = z.strictObject({
     .strictObject({
       instance_count: z.number().int().min(1).max(64).optional(),
       instance_type: z.string().optional(),
+      /** Azure's `/dev/shm` size, Docker-style (`2g`, `512m`) or a Kubernetes quantity. */
+      shm_size: z.union([z.string(), z.number()]).optional(),
+      /** berth's additions, held as engine limits where the target enforces them (container). */
+      cpu: cpuQuantitySchema.optional(),
+      memory: memoryQuantitySchema.optional(),
     })
     .optional(),
   limits: z
     .strictObject({
       /** Seconds, as in Azure ML. */
       timeout: z.number().int().min(1).optional(),
-      /** berth's addition: how often a cluster run is retried when its worker disappears. */
+      /** berth's addition: how often a cluster run is retried when its worker disappears, an ssh run when its command is killed by a signal. */
       max_retries: z.number().int().min(0).max(100).optional(),
     })
     .optional(),

@@ -1,7 +1,7 @@
 /**
  * Submitting a job: where it runs (the job's `compute` or `--target`, through the one target
  * table), the code snapshot, the run folder with its record and a Queued status, then the start.
- * Only `local` runs jobs today; any other kind is refused with what works instead.
+ * A kind with no launcher is refused with what works instead.
  */
 import { mkdir } from 'node:fs/promises';
 import { BerthError } from '../core/errors.js';
@@ -12,6 +12,9 @@ import type { ArtifactStore } from '../workspace/artifacts.js';
 import type { LoadedJob } from './load.js';
 import { enqueueClusterRun, placementOf as clusterPlacement } from './cluster/queue.js';
 import { launchLocalRun } from './local/launch.js';
+import { containerConfigOf, launchContainerRun } from './container/launch.js';
+import { jobTargetWarnings } from './target-warnings.js';
+import { launchSshRun } from './ssh/launch.js';
 import type { RunRecord } from './records.js';
 import { newRunId, RunFolder } from './run-folder.js';
 import { snapshotCode } from './snapshot.js';
@@ -54,6 +57,9 @@ export const jobLaunchers: Readonly<Partial<Record<TargetKind, JobLauncher>>> = 
   },
   cluster: async (folder, placement, record) =>
     enqueueClusterRun(folder, clusterPlacement(placement.config), record.definition.maxRetries),
+  container: async (folder, placement, record) =>
+    launchContainerRun(folder, containerConfigOf(record.definition.compute, placement.config)),
+  ssh: async (folder, placement) => launchSshRun(folder, placement.config),
 };
 
 function launcherFor(kind: TargetKind, compute: string): JobLauncher {
@@ -76,6 +82,7 @@ export async function submitJob(loaded: LoadedJob, context: SubmitContext): Prom
   const placement = await placementOf(definition.compute, context);
   const kind = placement.kind;
   const launch = launcherFor(kind, definition.compute);
+  loaded.warnings.push(...jobTargetWarnings(definition, kind));
   const snapshot =
     definition.codeDir === undefined ? undefined : await snapshotCode(definition.codeDir, context.artifacts);
   const record: RunRecord = {

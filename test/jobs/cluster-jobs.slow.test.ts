@@ -234,4 +234,135 @@ describe('jobs on the cluster engine', () => {
     assert.equal(canceled.stdout, `job ${id} Canceled\n`);
     assert.equal(isAlive(child), false);
   });
+
+  it('instance_count 2: two ranks on one worker, each with its RANK and WORLD_SIZE, and its own log', async () => {
+    const jobFile = join(dir, 'ranks.yml');
+    await writeFile(
+      jobFile,
+      [
+        'command: >-',
+        '  echo "$RANK $WORLD_SIZE $LOCAL_RANK $NODE_RANK $MASTER_ADDR $MASTER_PORT $AZ_BATCHAI_TASK_INDEX"',
+        '  > outputs/rank-$RANK.txt; echo "hello from rank $RANK"',
+        'compute: train-cluster',
+        'resources: {instance_count: 2}',
+      ].join('\n'),
+    );
+    const created = await berth('job', 'create', '-f', jobFile);
+    assert.equal(created.code, 0, created.stderr);
+    const id = createdId(created.stdout);
+    const ended = await waitFor(id);
+    assert.equal(ended.state, 'Completed', ended.reason);
+    assert.equal(ended.instanceCount, 2);
+    const outputs = join(workspace, 'runs', id, 'code', 'outputs');
+    const seen = await Promise.all(
+      [0, 1].map(async (rank) =>
+        (await readFile(join(outputs, `rank-${rank}.txt`), 'utf8')).trim().split(' '),
+      ),
+    );
+    assert.deepEqual(
+      seen.map((fields) => fields.slice(0, 4)),
+      [
+        ['0', '2', '0', '0'],
+        ['1', '2', '1', '0'],
+      ],
+    );
+    assert.deepEqual(
+      seen.map((fields) => fields[6]),
+      ['0', '1'],
+      'AZ_BATCHAI_TASK_INDEX is the rank',
+    );
+    assert.equal(seen[0]?.[4], '127.0.0.1');
+    assert.equal(seen[0]?.[5], seen[1]?.[5], 'both ranks meet on one MASTER_PORT');
+    assert.ok(Number(seen[0]?.[5]) > 0);
+    assert.equal((await berth('job', 'logs', id)).stdout, 'hello from rank 0\n');
+    assert.equal((await berth('job', 'logs', id, '--rank', '1')).stdout, 'hello from rank 1\n');
+  });
+
+  it('one rank failing fails the job and ends the other rank', async () => {
+    const jobFile = join(dir, 'rank-fails.yml');
+    await writeFile(
+      jobFile,
+      [
+        // Rank 1 fails once rank 0's command is running, so there is something to end.
+        'command: if [ "$RANK" = 1 ]; then while [ ! -s outputs/sleeper.pid ]; do sleep 0.1; done; exit 3; fi;',
+        '  sleep 300 & echo $! > outputs/sleeper.pid; wait',
+        'compute: train-cluster',
+        'resources: {instance_count: 2}',
+      ].join('\n'),
+    );
+    const created = await berth('job', 'create', '-f', jobFile);
+    assert.equal(created.code, 0, created.stderr);
+    const id = createdId(created.stdout);
+    const ended = await waitFor(id);
+    assert.equal(ended.state, 'Failed');
+    assert.equal(ended.reason, 'rank 1 exited with code 3; the other ranks were ended');
+    assert.equal(ended.exitCode, 3);
+    const sleeper = Number(
+      await readFile(join(workspace, 'runs', id, 'code', 'outputs', 'sleeper.pid'), 'utf8'),
+    );
+    assert.equal(isAlive(sleeper), false, "rank 0's command was ended");
+  });
+
+  it('instance_count 2 with its worker killed: both ranks run again together on another worker', async () => {
+    workers.push(
+      await startWorkerProcess({
+        prefix,
+        name: 'w4',
+        cacheDir: join(dir, 'cache-w4'),
+        target: { name: 'train-cluster', workspace },
+      }),
+    );
+    const jobFile = join(dir, 'ranks-retried.yml');
+    await writeFile(
+      jobFile,
+      [
+        // The first attempt of each rank marks the checkpoint folder and waits to be killed.
+        'command: >-',
+        '  if [ -f "$BERTH_CHECKPOINT_DIR/rank-$RANK" ]; then echo "rank $RANK of $WORLD_SIZE again";',
+        '  else touch "$BERTH_CHECKPOINT_DIR/rank-$RANK"; echo "rank $RANK waits"; sleep 300; fi',
+        'compute: train-cluster',
+        'resources: {instance_count: 2}',
+        'limits: {max_retries: 1}',
+      ].join('\n'),
+    );
+    const created = await berth('job', 'create', '-f', jobFile);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(
+      created.stderr,
+      /warning: resources\.instance_count: the 2 ranks run as 2 processes on the one worker that takes the job/,
+    );
+    const id = createdId(created.stdout);
+    const checkpoints = join(workspace, 'runs', id, 'checkpoints');
+    await until('both ranks to start', async () => {
+      const marked = await Promise.all(
+        [0, 1].map((rank) =>
+          readFile(join(checkpoints, `rank-${rank}`)).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      return marked.every(Boolean) ? true : undefined;
+    });
+    const running = await (await RunFolder.open(workspace, id)).status();
+    assert.equal(running.processGroups.length, 2, 'one process group per rank, on one worker');
+    const first = running.attempts[0]?.where ?? '';
+    const victim = workers.find((worker) =>
+      first.startsWith(`${worker.output().match(/worker (\S+) connected/)?.[1]}@`),
+    );
+    assert.ok(victim, `the worker of ${first}`);
+    await victim.kill();
+    for (const group of running.processGroups) signalGroup(group, 'SIGKILL');
+
+    const ended = await waitFor(id);
+    assert.equal(ended.state, 'Completed', ended.reason);
+    assert.equal(ended.attempts.length, 2);
+    assert.match(ended.attempts[0]?.reason ?? '', /stopped during the attempt \(killed or preempted\)/);
+    assert.notEqual(ended.attempts[1]?.where, first, 'the retry ran on another worker');
+    assert.match((await berth('job', 'logs', id)).stdout, /rank 0 waits\n[\s\S]*rank 0 of 2 again\n$/);
+    assert.match(
+      (await berth('job', 'logs', id, '--rank', '1')).stdout,
+      /rank 1 waits\nrank 1 of 2 again\n$/,
+    );
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Local jobs through the real `berth` executable: a Python script that logs metrics and writes an
- * output, a JS script with two ranks logging through the TS SDK, a failing command, a timeout and
- * a cancel that must take the whole process tree with it.
+ * output, a JS script with two ranks logging through the TS SDK, a TypeScript script (a syntax
+ * error refused, a type error run), a failing command, a timeout and a cancel that must take the
+ * whole process tree with it.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -162,6 +163,45 @@ describe('local jobs', () => {
         (await berth(workspace, dir, 'job', 'logs', id, '--rank', '1')).stdout,
         `rank 1 of 2 job ${id}\n`,
       );
+    });
+  });
+
+  it('a TypeScript trainer: a syntax error refuses the job with file:line; a type error runs', async () => {
+    await withWorkspace(async (dir, workspace) => {
+      const code = join(dir, 'code');
+      await mkdir(code);
+      const train = join(code, 'train.ts');
+      await writeFile(
+        train,
+        ['interface Step { loss: number }', 'const step: Step = { loss: 0.5 ;', ''].join('\n'),
+      );
+      const create = () =>
+        berth(workspace, dir, 'job', 'create', '--code', code, '--command', 'node train.ts');
+      const refused = await create();
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, new RegExp(`${train}:2:32: Expected "}" but found ";"`));
+      const listed = JSON.parse((await berth(workspace, dir, 'job', 'list', '--json')).stdout) as JobView[];
+      assert.deepEqual(listed, [], 'nothing recorded');
+
+      await writeFile(
+        train,
+        [
+          "import { run } from 'berth-run';",
+          'interface Step { loss: number }',
+          'const steps: Step[] = [{ loss: 0.5 }, { loss: 0.25 }];',
+          "const label: number = 'typed wrong, stripped anyway';",
+          "for (const step of steps) run.log('loss', step.loss);",
+          'console.log(label, steps.length);',
+        ].join('\n'),
+      );
+      const ran = await create();
+      assert.equal(ran.code, 0, ran.stderr);
+      const id = createdId(ran.stdout);
+      const ended = await waitFor(workspace, id);
+      const logs = (await berth(workspace, dir, 'job', 'logs', id)).stdout;
+      assert.equal(ended.state, 'Completed', `${ended.reason}\n${logs}`);
+      assert.deepEqual(ended.metrics, { loss: 0.25 });
+      assert.equal(logs, 'typed wrong, stripped anyway 2\n');
     });
   });
 

@@ -56,8 +56,41 @@ describe('command job spec', () => {
       assert.equal(definition.timeoutSeconds, 600);
       assert.equal(definition.compute, 'local');
       assert.deepEqual(warnings, [
-        'job.yml:19: environment: read but not used: a local job runs with the programs of this machine',
+        "job.yml:19: environment: read but not used: a job runs with its target's programs (local, cluster and ssh: the machine's; container: the target's base image, plus Debian's Python and the conda file's packages for a Python job)",
       ]);
+      assert.deepEqual(definition.python, { requirements: [] }, 'the command runs python');
+      assert.deepEqual(definition.resources, { cpu: undefined, memoryBytes: undefined, shmBytes: undefined });
+    });
+  });
+
+  it('reads resources.cpu, memory and shm_size as engine limits, Docker and Kubernetes sizes alike', async () => {
+    await withTempDir('job-spec', async (dir) => {
+      const text = 'command: "true"\nresources: {cpu: "500m", memory: 2Gi, shm_size: 64m}\n';
+      assert.deepEqual(parseJob(text, 'job.yml', dir).definition.resources, {
+        cpu: 0.5,
+        memoryBytes: 2 * 1024 ** 3,
+        shmBytes: 64 * 1024 ** 2,
+      });
+      const kubernetes = parseJob(
+        'command: "true"\nresources:\n  shm_size: 128Mi\n  instance_type: Standard_DS3_v2\n',
+        'job.yml',
+        dir,
+      );
+      assert.equal(kubernetes.definition.resources.shmBytes, 128 * 1024 ** 2);
+      assert.deepEqual(kubernetes.warnings, [
+        'job.yml:4: resources.instance_type: read but not used: berth has no machine sizes; a container job takes resources.cpu and resources.memory',
+      ]);
+      assert.throws(
+        () => parseJob('command: "true"\nresources:\n  memory: lots\n  shm_size: big\n', 'job.yml', dir),
+        (error: Error) => {
+          assert.match(error.message, /job\.yml:3: resources\.memory: expected a memory size/);
+          return true;
+        },
+      );
+      assert.throws(
+        () => parseJob('command: "true"\nresources:\n  shm_size: big\n', 'job.yml', dir),
+        /job\.yml:3: resources\.shm_size: expected a size, e\.g\. "2g" or "512Mi"/,
+      );
     });
   });
 
@@ -144,6 +177,63 @@ describe('command job spec', () => {
       }
       assert.throws(() => jobFromFlags({ command: 'x', inputs: ['novalue'] }), /invalid --input "novalue"/);
       assert.throws(() => jobFromFlags({ command: 'echo ${{inputs.a}}' }), /names no input/);
+    });
+  });
+
+  it("reads a Python job's requirements from environment.conda_file and requirements.txt", async () => {
+    await withTempDir('job-python', async (dir) => {
+      await project(dir);
+      await writeFile(join(dir, 'src', 'requirements.txt'), 'numpy\n');
+      await writeFile(
+        join(dir, 'conda.yml'),
+        ['dependencies:', '  - python=3.11', '  - pip:', '    - scikit-learn>=1.0', ''].join('\n'),
+      );
+      const job = [
+        'code: ./src',
+        'command: ./train.sh',
+        'environment:',
+        '  image: mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04',
+        '  conda_file: ./conda.yml',
+        '',
+      ].join('\n');
+      const { definition, warnings } = parseJob(job, 'job.yml', dir);
+      assert.deepEqual(definition.python?.requirements, [
+        { name: 'python', specifier: '==3.11', where: 'environment.conda_file: dependencies[0]' },
+        { name: 'scikit-learn', specifier: '>=1.0', where: 'environment.conda_file: dependencies[1].pip[0]' },
+        { name: 'numpy', specifier: '', where: 'requirements.txt:1' },
+      ]);
+      assert.deepEqual(warnings, [
+        "job.yml:4: environment.image: read but not used: a job runs with its target's programs (local, cluster and ssh: the machine's; container: the target's base image, plus Debian's Python and the conda file's packages for a Python job)",
+      ]);
+      // No requirements and a command that is not Python: no Python asked for.
+      await writeFile(join(dir, 'src', 'requirements.txt'), '');
+      assert.equal(
+        parseJob('code: ./src\ncommand: node train.mjs\n', 'job.yml', dir).definition.python,
+        undefined,
+      );
+      for (const command of [
+        'python3 x.py',
+        '/usr/bin/python3 -m m',
+        'SEED=1 python x.py',
+        'python3.11 -c 1',
+        'cd sub && python3 x.py',
+        'if true; then exec python x.py; fi',
+      ])
+        assert.deepEqual(
+          parseJob(`command: ${JSON.stringify(command)}\n`, 'job.yml', dir).definition.python,
+          { requirements: [] },
+          command,
+        );
+      for (const command of ['echo python is not called', 'node python3.mjs', './pythonic'])
+        assert.equal(
+          parseJob(`command: ${JSON.stringify(command)}\n`, 'job.yml', dir).definition.python,
+          undefined,
+          command,
+        );
+      assert.throws(
+        () => parseJob('command: python x.py\nenvironment: {conda_file: ./none.yml}\n', 'job.yml', dir),
+        /environment\.conda_file: .*none\.yml does not exist/,
+      );
     });
   });
 });

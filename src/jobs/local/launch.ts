@@ -12,9 +12,14 @@ import type { RunFolder } from '../run-folder.js';
 const runnerMain = fileURLToPath(new URL('./runner-main.js', import.meta.url));
 
 export function launchLocalRun(folder: RunFolder): number {
+  return launchRunner(folder, runnerMain);
+}
+
+/** Starts `script` (a compiled runner's main) detached, as `node script <run folder> ...args`. */
+export function launchRunner(folder: RunFolder, script: string, args: readonly string[] = []): number {
   const log = openSync(join(folder.dir, 'runner.log'), 'a');
   try {
-    const child = spawn(process.execPath, [runnerMain, folder.dir], {
+    const child = spawn(process.execPath, [script, folder.dir, ...args], {
       detached: true,
       stdio: ['ignore', log, log],
       cwd: folder.dir,

@@ -7,11 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { substituteCommand } from '../definition.js';
-import { pythonModuleName, pythonModuleSource } from '../python-module.js';
+import { hasCompiledTypeScript, typeScriptNodeOptions } from '../typescript.js';
+import { hostPaths, prepareWorkDir, rankEnvironment } from '../work-dir.js';
 import type { RunFolder } from '../run-folder.js';
 import type { RunStatus } from '../records.js';
 import { endGroups } from './process-group.js';
@@ -53,18 +53,12 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
     runnerPid: options.recordPid === false ? undefined : process.pid,
   });
 
-  const outputs: Record<string, string> = {};
-  await mkdir(join(folder.workDir, 'logs'), { recursive: true });
-  await mkdir(folder.outputsDir, { recursive: true });
-  for (const name of definition.outputs) {
-    outputs[name] = join(folder.outputsDir, name);
-    await mkdir(outputs[name], { recursive: true });
-  }
+  await prepareWorkDir(folder, definition.outputs);
+  const outputs = Object.fromEntries(definition.outputs.map((name) => [name, join(folder.outputsDir, name)]));
   const pythonDir = join(folder.dir, 'sdk', 'python');
-  await mkdir(pythonDir, { recursive: true });
-  await writeFile(join(pythonDir, `${pythonModuleName}.py`), pythonModuleSource);
   const command = substituteCommand(definition.command, definition.inputs, outputs);
 
+  const typeScript = hasCompiledTypeScript(folder.workDir);
   const worldSize = definition.instanceCount;
   const masterPort = await freeLoopbackPort();
   const children: ChildProcess[] = [];
@@ -74,25 +68,25 @@ export async function runAttempt(folder: RunFolder, options: AttemptOptions = {}
     const log = openSync(folder.logFile(rank), 'a');
     try {
       const rankEnv: Record<string, string> = {
-        BERTH_RUN_ID: record.id,
-        BERTH_RUN_METRICS: folder.metricsFile,
-        BERTH_OUTPUTS_DIR: folder.outputsDir,
-        RANK: String(rank),
-        LOCAL_RANK: String(rank),
-        WORLD_SIZE: String(worldSize),
-        LOCAL_WORLD_SIZE: String(worldSize),
-        NODE_RANK: '0',
-        MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: String(masterPort),
+        ...rankEnvironment(record.id, hostPaths(folder), {
+          rank,
+          worldSize,
+          localRank: rank,
+          localWorldSize: worldSize,
+          nodeRank: 0,
+          masterAddr: '127.0.0.1',
+          masterPort,
+        }),
         PYTHONPATH: [pythonDir, process.env.PYTHONPATH].filter(Boolean).join(':'),
-        PYTHONUNBUFFERED: '1',
         ...options.env,
       };
+      const env = { ...process.env, ...definition.environmentVariables, ...rankEnv };
+      if (typeScript) env.NODE_OPTIONS = typeScriptNodeOptions(folder.dir, env.NODE_OPTIONS);
       const child = spawn('/bin/sh', ['-c', command], {
         cwd: folder.workDir,
         detached: true,
         stdio: ['ignore', log, log],
-        env: { ...process.env, ...definition.environmentVariables, ...rankEnv },
+        env,
       });
       children.push(child);
       exits.push(exitOf(child));

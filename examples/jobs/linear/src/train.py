@@ -1,4 +1,5 @@
-"""Fits a linear regression with scikit-learn, logs its metrics to the berth job, writes ONNX.
+"""Fits a linear regression with scikit-learn, logs its metrics to the berth job, writes the model
+as ONNX (model.onnx, served as it is) and as a pickle (model.pkl, served by ../score/score.py).
 
     python train.py --data DIR --model DIR [--epochs N]
 
@@ -7,6 +8,7 @@ Each "epoch" fits on a growing share of the rows, so the metrics make a curve to
 import argparse
 import csv
 import os
+import pickle
 
 import berth_run  # put on PYTHONPATH by the berth job runner
 import numpy as np
@@ -38,4 +40,6 @@ for epoch in range(args.epochs):
 os.makedirs(args.model, exist_ok=True)
 with open(os.path.join(args.model, "model.onnx"), "wb") as handle:
     handle.write(linear_onnx(model.coef_.tolist(), float(model.intercept_)))
+with open(os.path.join(args.model, "model.pkl"), "wb") as handle:
+    pickle.dump(model, handle)
 print("coefficients", [round(c, 4) for c in model.coef_], "intercept", round(float(model.intercept_), 4))

@@ -1,12 +1,14 @@
 /**
- * The ssh target's costs, against a real sshd on this machine (test/helpers/sshd.ts): cold deploy
+ * The ssh target's costs, against a real sshd on this machine (test/helpers/sshd.ts: as root, an
+ * unprivileged user in a network namespace of its own, reached over a veth pair): cold deploy
  * (empty workdir: server bundle, supervisor, model and code shipped), a warm rolling update that
  * changes only the code, and what the SSH port forward adds to a request: the same scoring server
  * answered sequentially on the local target (direct loopback) and on the ssh target (forward).
  *
- *   npm run build && node dist/bench/ssh/main.js [--runs 3] [--requests 500]
+ *   npm run bench:ssh -- [--runs 3] [--requests 500]
  */
 import { writeFileSync } from 'node:fs';
+import { REPLICA_TOKEN_HEADER } from '../../src/scoring/auth.js';
 import { createLocalTarget } from '../../src/targets/local/index.js';
 import { createSshTarget } from '../../src/targets/ssh/index.js';
 import type { ComputeTarget, ResolvedDeployment } from '../../src/targets/target.js';
@@ -35,12 +37,16 @@ async function latencies(
   handle: Parameters<ComputeTarget['status']>[0],
   n: number,
 ): Promise<number[]> {
-  const url = (await target.status(handle)).replicas[0]?.url;
+  const replica = (await target.status(handle)).replicas[0];
+  // The replica token, as the gateway sends it.
+  const headers = replica?.token === undefined ? undefined : { [REPLICA_TOKEN_HEADER]: replica.token };
   const out: number[] = [];
   for (let i = 0; i < n + 20; i += 1) {
-    const answer = await send(`${url}/score`, { body: { n: i } });
+    const started = performance.now();
+    const answer = await send(`${replica?.url}/score`, { body: { n: i }, headers });
+    const took = performance.now() - started;
     if (answer.status !== 200) throw new Error(answer.body);
-    if (i >= 20) out.push(answer.ms);
+    if (i >= 20) out.push(took);
   }
   return out;
 }
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
     await local.remove(localHandle);
 
     const s = (value: number): string => `${(value / 1000).toFixed(2)} s`;
-    const ms = (value: number): string => `${value.toFixed(2)} ms`;
+    const ms = (value: number): string => `${value.toFixed(3)} ms`;
     const rows: [string, string][] = [
       ['ssh: cold deploy to ready (server bundle built, everything shipped)', s(cold)],
       ['ssh: rolling update, code change only (median)', s(percentile(warm, 0.5))],
@@ -96,9 +102,16 @@ async function main(): Promise<void> {
         'ssh: request p50 / p99 (through the SSH forward)',
         `${ms(percentile(throughForward, 0.5))} / ${ms(percentile(throughForward, 0.99))}`,
       ],
+      [
+        'the forward adds, p50 / p99',
+        `${ms(percentile(throughForward, 0.5) - percentile(direct, 0.5))} / ${ms(percentile(throughForward, 0.99) - percentile(direct, 0.99))}` +
+          ` (${(percentile(throughForward, 0.5) / percentile(direct, 0.5)).toFixed(2)}× / ${(percentile(throughForward, 0.99) / percentile(direct, 0.99)).toFixed(2)}×)`,
+      ],
     ];
     const width = Math.max(...rows.map(([label]) => label.length));
-    console.log(`ssh target on loopback sshd; ${runs} update(s); ${requests} sequential requests each`);
+    console.log(
+      `ssh target: remote is ${sshd.isolation}; ${runs} update(s); ${requests} sequential requests each`,
+    );
     for (const [label, value] of rows) console.log(`${label.padEnd(width)}  ${value}`);
   } finally {
     await ssh.close();

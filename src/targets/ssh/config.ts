@@ -30,6 +30,8 @@ export const sshTargetConfigSchema = z.strictObject({
   workdir: z.string().min(1).default('.berth-remote'),
   /** The Node.js binary on the machine. Default `node` (from the remote PATH). */
   nodePath: z.string().min(1).default('node'),
+  /** The Python interpreter on the machine, for `.py` scoring scripts. Default /usr/bin/python3 (Debian's). */
+  pythonPath: z.string().min(1).default('/usr/bin/python3'),
   /** Where the bundled scoring server is kept here between deploys. Default `<tmp>/berth-ssh`. */
   cacheDir: z.string().min(1).optional(),
   /** How long connecting may take. Default 15000 ms. */
@@ -50,6 +52,7 @@ export interface ResolvedSshTargetConfig {
   /** As given: the remote shell resolves a relative one under the remote home. */
   workdir: string;
   nodePath: string;
+  pythonPath: string;
   cacheDir: string;
   /** Here: replica output logs and the ssh control socket's folder. */
   logsDir: string;
@@ -79,6 +82,7 @@ export function resolveSshTargetConfig(input: unknown): ResolvedSshTargetConfig 
   for (const [field, value] of [
     ['workdir', config.workdir],
     ['nodePath', config.nodePath],
+    ['pythonPath', config.pythonPath],
   ] as const) {
     if (!plainRemotePath.test(value)) {
       throw new BerthError('INVALID_SPEC', `ssh target config: ${field} may not hold a quote or a newline`);
@@ -98,6 +102,7 @@ export function resolveSshTargetConfig(input: unknown): ResolvedSshTargetConfig 
     knownHosts: localPath(config.knownHosts ?? '~/.ssh/known_hosts'),
     workdir: config.workdir.replace(/^~\//, ''),
     nodePath: config.nodePath,
+    pythonPath: config.pythonPath,
     cacheDir,
     logsDir: join(cacheDir, 'logs', config.name),
     connectTimeoutMs: config.connectTimeoutMs,

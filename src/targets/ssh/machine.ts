@@ -20,6 +20,11 @@ export interface MachineFacts {
   workdir: string;
   freeBytes: number | undefined;
   gpus: string[];
+  /**
+   * Whether `systemd-run --user --scope` works there (a user systemd instance with cgroup
+   * delegation): replicas then run in a scope with MemoryMax and CPUQuota.
+   */
+  userScopes: boolean;
 }
 
 const factsSchema = z.object({
@@ -31,6 +36,7 @@ const factsSchema = z.object({
   workdir: z.string().min(1),
   free: z.coerce.number().nonnegative().optional().catch(undefined),
   gpus: z.string().optional(),
+  scopes: z.string().optional(),
 });
 
 /** The oldest Node.js the scoring server runs on (package.json engines). */
@@ -49,6 +55,7 @@ export async function readMachine(
     `mkdir -p ${shellQuote(config.workdir)} && cd ${shellQuote(config.workdir)} && echo "workdir=$(pwd)"`,
     'echo "free=$(df -Pk . 2>/dev/null | awk \'NR == 2 {printf "%d", $4 * 1024}\')"',
     'echo "gpus=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | paste -sd ";" -)"',
+    'echo "scopes=$(systemd-run --user --scope --quiet -p MemoryMax=1G true >/dev/null 2>&1 && echo yes)"',
   ].join('; ');
   const output = await connection.run(script, 'reading the machine');
   const fields = Object.fromEntries(
@@ -72,6 +79,7 @@ export async function readMachine(
     workdir: facts.workdir,
     freeBytes: facts.free,
     gpus: facts.gpus === undefined ? [] : facts.gpus.split(';').filter((gpu) => gpu !== ''),
+    userScopes: facts.scopes === 'yes',
   };
 }
 
@@ -90,7 +98,11 @@ export function checkMachine(
   where: string,
   neededBytes: number,
 ): void {
-  const missing = machineProblems(facts, config, neededBytes);
+  failOnProblems(machineProblems(facts, config, neededBytes), where);
+}
+
+/** Everything the machine lacks (this module's problems and others', Python's), in one error. */
+export function failOnProblems(missing: readonly string[], where: string): void {
   if (missing.length > 0) {
     throw new BerthError('RUN_FAILED', `the machine ${where} cannot run replicas yet: ${missing.join('; ')}`);
   }

@@ -12,16 +12,22 @@
  * stdin ending without it (the connection dropped) leaves the supervisor and its server running.
  *
  * `supervisor.mjs <options file> --daemon` (the supervisor): writes the options, starts the server
- * (through `setpriv --pdeathsig` where the machine has it, so the server ends with its supervisor),
+ * (through `setpriv --pdeathsig` where the machine has it, so the server ends with its supervisor;
+ * inside `systemd-run --user --scope -p MemoryMax=… -p CPUQuota=…` when the hello asks for it),
  * records `<supervisor pid> <server pid> <port>` in `<run>/<replica>.pid`, its output in
  * `<run>/<replica>.log` and `.err`, and exits with the
- * server, writing its code to `<run>/<replica>.exit` and removing the pid file.
+ * server, writing its code to `<run>/<replica>.exit` and removing the pid file. It probes the
+ * server's liveness itself (the deployment's liveness probe, on the machine's loopback) and ends a
+ * server that fails it `failureThreshold` times in a row: a hung server is replaced even when
+ * berth cannot reach the machine.
  */
 export const supervisorFile = 'supervisor.mjs';
 
 export const supervisorSource = `// berth: runs one scoring-server replica on this machine, across SSH sessions.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +38,8 @@ const pidPath = base + '.pid';
 const exitPath = base + '.exit';
 const logPath = base + '.log';
 const errPath = base + '.err';
+const helloPath = base + '.hello';
+const fingerprint = (line) => createHash('sha256').update(line).digest('hex');
 
 function alive(pid) {
   try {
@@ -62,6 +70,22 @@ function say(event) {
   process.stdout.write(JSON.stringify(event) + '\\n');
 }
 
+/** One liveness probe of the server: undefined when it answered, else why not. */
+function probe(port, timeoutMs) {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', method: 'GET', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode < 500 ? undefined : 'HTTP ' + res.statusCode);
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve('no answer within ' + timeoutMs + ' ms');
+    });
+    req.on('error', (error) => resolve(error.message));
+    req.end();
+  });
+}
+
 function daemon() {
   process.on('SIGHUP', () => undefined);
   let child;
@@ -85,12 +109,23 @@ function daemon() {
   createInterface({ input: process.stdin }).once('line', (line) => {
     const hello = JSON.parse(line);
     graceMs = hello.graceMs;
+    // What this supervisor runs, so a later attach adopts it only for the very same hello.
+    writeFileSync(helloPath, fingerprint(line));
     mkdirSync(dirname(configPath), { recursive: true });
     writeFileSync(configPath, JSON.stringify(hello.options));
-    const args = [hello.entry, '--config', configPath];
     const setpriv = '/usr/bin/setpriv';
-    const pdeath = existsSync(setpriv);
-    child = spawn(pdeath ? setpriv : hello.node, pdeath ? ['--pdeathsig', 'SIGTERM', '--', hello.node, ...args] : args, {
+    let command = [hello.node, ...(hello.nodeFlags || []), hello.entry, '--config', configPath];
+    if (existsSync(setpriv)) command = [setpriv, '--pdeathsig', 'SIGTERM', '--', ...command];
+    // Where the machine has a user systemd: the server in a scope of its own, held by cgroups.
+    // systemd-run --scope execs the command, so the pid stays the server's.
+    const scope = hello.scope;
+    if (scope !== undefined) {
+      const limits = [];
+      if (scope.memoryMaxBytes !== undefined) limits.push('-p', 'MemoryMax=' + scope.memoryMaxBytes);
+      if (scope.cpuQuotaPercent !== undefined) limits.push('-p', 'CPUQuota=' + scope.cpuQuotaPercent + '%');
+      command = ['systemd-run', '--user', '--scope', '--quiet', ...limits, '--', ...command];
+    }
+    child = spawn(command[0], command.slice(1), {
       cwd: hello.cwd,
       env: { ...process.env, ...hello.env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -109,6 +144,25 @@ function daemon() {
       process.stdout.write(text + '\\n');
     });
     child.on('exit', (code, signal) => finish(code ?? (signal === 'SIGKILL' ? 137 : 143)));
+    // A server that hangs (alive, but answering nothing) is ended here, on the machine, whether or
+    // not berth can reach it: the supervisor then exits like after a crash, and a new one starts.
+    const liveness = hello.liveness;
+    if (liveness === undefined) return;
+    let failed = 0;
+    const tick = async () => {
+      if (ending || child.exitCode !== null || child.signalCode !== null) return;
+      if (port > 0) {
+        const failure = await probe(port, liveness.timeoutMs);
+        if (failure === undefined) failed = 0;
+        else if (++failed >= liveness.failureThreshold) {
+          process.stderr.write('berth: the scoring server failed its liveness probe ' + failed + ' times (' + failure + '): ended, to be replaced\\n');
+          child.kill('SIGKILL');
+          return;
+        }
+      }
+      setTimeout(tick, liveness.periodMs);
+    };
+    setTimeout(tick, liveness.initialDelayMs);
   });
 }
 
@@ -188,11 +242,20 @@ function attach() {
   };
   lines.once('line', (hello) => {
     const found = readState();
-    if (found !== undefined && alive(found.supervisor) && ours(found.supervisor)) {
-      state = found;
-      outLog.skip();
-      errLog.skip();
-    } else {
+    const live = found !== undefined && alive(found.supervisor) && ours(found.supervisor);
+    let same = false;
+    try {
+      same = readFileSync(helloPath, 'utf8').trim() === fingerprint(hello);
+    } catch {}
+    const follow = () => {
+      setInterval(watch, 200);
+      lines.on('line', (line) => {
+        if (line.trim() !== 'stop') return;
+        stopping = true;
+        stopOnce();
+      });
+    };
+    const start = () => {
       if (found !== undefined && ours(found.server)) process.kill(found.server, 'SIGKILL');
       rmSync(pidPath, { force: true });
       rmSync(exitPath, { force: true });
@@ -208,13 +271,25 @@ function attach() {
       closeSync(err);
       child.stdin.end(hello + '\\n');
       child.unref();
-    }
-    setInterval(watch, 200);
-    lines.on('line', (line) => {
-      if (line.trim() !== 'stop') return;
-      stopping = true;
-      stopOnce();
-    });
+      follow();
+    };
+    if (live && same) {
+      // The same replica of the same release (a reconnect, or a control plane that restarted).
+      state = found;
+      outLog.skip();
+      errLog.skip();
+      follow();
+    } else if (live) {
+      // Another release under this replica's name: it drains, then this one starts.
+      process.kill(found.supervisor, 'SIGTERM');
+      const deadline = Date.now() + (JSON.parse(hello).graceMs ?? 5000) + 5000;
+      const wait = setInterval(() => {
+        if (ours(found.supervisor) && alive(found.supervisor) && Date.now() < deadline) return;
+        clearInterval(wait);
+        if (ours(found.supervisor)) process.kill(found.supervisor, 'SIGKILL');
+        start();
+      }, 100);
+    } else start();
   });
   // stdin ended without "stop": the connection is gone; the supervisor keeps serving.
   lines.on('close', () => process.exit(0));
@@ -227,6 +302,8 @@ else attach();
 /** What the supervisor reads on its stdin, as one JSON line. */
 export interface SupervisorHello {
   node: string;
+  /** Node options placed before the entry (core/heap-headroom.ts). */
+  nodeFlags?: string[];
   /** The scoring server's main.js, run with `--config <configPath>`. */
   entry: string;
   /** Where the supervisor writes `options` (the scoring options) before it starts the server. */
@@ -235,4 +312,8 @@ export interface SupervisorHello {
   cwd: string;
   env: Record<string, string>;
   graceMs: number;
+  /** The liveness probe the supervisor runs itself on the machine (GET / on the server's port). */
+  liveness?: { initialDelayMs: number; periodMs: number; timeoutMs: number; failureThreshold: number };
+  /** Limits of the server's `systemd-run --user --scope`, where the machine has one. */
+  scope?: { memoryMaxBytes?: number; cpuQuotaPercent?: number } | undefined;
 }

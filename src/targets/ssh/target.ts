@@ -9,11 +9,15 @@
  * deployment's folder and every shipped artifact no deployment of this target still uses, and the
  * workdir itself once empty. A replica's remote supervisor outlives its SSH session (its bridge
  * reconnects and adopts it); after a control-plane restart the control plane calls deploy() again,
- * which first ends the supervisors the previous process left (removeOrphans).
+ * which ends the supervisors the previous process left under other replica names (removeOrphans)
+ * and adopts those of the same replicas and release.
  */
 import { toBerthError } from '../../core/errors.js';
+import { initialInstances } from '../../core/specs/scale-settings.js';
 import { targetCapabilities } from '../capabilities.js';
+import { isPythonScript } from '../../scoring/runtimes/python/engine.js';
 import { serverBundle } from '../container/bundle.js';
+import { deploymentRequirements } from '../container/python-layer.js';
 import type { Replica } from '../local/replica.js';
 import type { ReplicaSet } from '../shared/replica-set.js';
 import { deploymentId, ReplicaSetTarget, type TargetState } from '../shared/replica-set-target.js';
@@ -28,7 +32,8 @@ import type {
 import { RemoteArtifacts, type Shipped } from './artifacts.js';
 import type { ResolvedSshTargetConfig } from './config.js';
 import { SshConnection } from './connection.js';
-import { checkMachine, machineProblems, readMachine, type MachineFacts } from './machine.js';
+import { failOnProblems, machineProblems, readMachine, type MachineFacts } from './machine.js';
+import { pythonNeeds, pythonProblems, pythonWorkerFolder } from './python.js';
 import { supervisorFile, supervisorSource } from './remote-supervisor.js';
 import { codeDirOf, endSupervisors, SshReplicas, type SshRelease } from './replica-factory.js';
 
@@ -55,6 +60,8 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
   private readonly inUse = new Map<string, Set<string>>();
   /** The machine's absolute workdir, known once reachable() has run. */
   private workdir = '';
+  /** Whether the machine runs replicas in systemd user scopes, known once reachable() has run. */
+  private userScopes = false;
 
   constructor(readonly config: ResolvedSshTargetConfig) {
     super(config.name, 'replicas live as long as the process that deployed them');
@@ -110,7 +117,9 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
   }
 
   protected override async reachable(): Promise<void> {
-    this.workdir = (await this.machine()).workdir;
+    const facts = await this.machine();
+    this.workdir = facts.workdir;
+    this.userScopes = facts.userScopes;
   }
 
   /** How many replicas one deployment may have: four per core of the machine. */
@@ -122,14 +131,32 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
 
   protected createFactory(_id: string, spec: ResolvedDeployment): SshReplicas {
     // reachable() ran first, so the workdir is known.
-    return new SshReplicas(spec, this.config, this.connection, this.workdir);
+    return new SshReplicas(spec, this.config, this.connection, this.workdir, this.userScopes);
   }
 
   protected async release(spec: ResolvedDeployment, progress: Progress): Promise<SshRelease> {
     const id = deploymentId(spec);
     const facts = await this.machine();
-    checkMachine(facts, this.config, this.connection.where, spec.model.sizeBytes + serverBytes);
-    const artifacts = new RemoteArtifacts(this.connection, facts.workdir);
+    const python = isPythonScript(spec.scoringScript);
+    const problems = [
+      ...machineProblems(facts, this.config, spec.model.sizeBytes + serverBytes),
+      ...(python
+        ? await pythonProblems(
+            this.connection,
+            this.config,
+            pythonNeeds(deploymentRequirements(spec), codeDirOf(spec)),
+          )
+        : []),
+    ];
+    failOnProblems(problems, this.connection.where);
+    if (spec.resources.memoryBytes !== undefined || spec.resources.cpu !== undefined) {
+      progress(
+        facts.userScopes
+          ? `${id}: resources enforced on ${this.connection.where} by cgroups (systemd-run --user --scope: MemoryMax, CPUQuota)`
+          : `${id}: ${this.connection.where} has no systemd user scopes: resources.memory is held by the scoring server itself (its whole-process limit), resources.cpu is not enforced`,
+      );
+    }
+    const artifacts = new RemoteArtifacts(this.connection, facts.workdir, this.config.cacheDir);
     const used = this.inUse.get(id) ?? new Set<string>();
     this.inUse.set(id, used);
     const names: string[] = [];
@@ -137,22 +164,30 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
       const shipped = await shipping;
       used.add(shipped.name);
       names.push(shipped.name);
-      progress(`${id}: ${what} ${shipped.sent ? 'shipped to' : 'already on'} ${this.connection.where}`);
+      const resumed = shipped.resumedFrom > 0 ? ` (resumed after ${shipped.resumedFrom} bytes)` : '';
+      progress(
+        `${id}: ${what} ${shipped.sent ? 'shipped to' : 'already on'} ${this.connection.where}${resumed}`,
+      );
       return shipped.remoteDir;
     };
     const bundle = await serverBundle(this.config.cacheDir);
-    const server = await ship('scoring server', artifacts.ship('server', bundle.dir, bundle.sha256));
-    const supervisor = await ship(
-      'supervisor',
-      artifacts.shipFile('supervisor', supervisorFile, supervisorSource, this.config.cacheDir),
-    );
-    const model = await ship(
-      `model ${spec.model.name}:${spec.model.version}`,
-      artifacts.ship('model', spec.model.modelDir),
-    );
     const codeDir = codeDirOf(spec);
-    const code = codeDir === undefined ? undefined : await ship('code', artifacts.ship('code', codeDir));
-    return { server, supervisor, model, code, names };
+    // All four at once (each a round trip, or an upload); reported in a fixed order.
+    const shipping = {
+      server: artifacts.ship('server', bundle.dir, bundle.sha256),
+      supervisor: artifacts.shipFile('supervisor', supervisorFile, supervisorSource, this.config.cacheDir),
+      model: artifacts.ship('model', spec.model.modelDir),
+      code: codeDir === undefined ? undefined : artifacts.ship('code', codeDir),
+      python: python ? artifacts.ship('python', pythonWorkerFolder(this.config.cacheDir)) : undefined,
+    };
+    for (const pending of Object.values(shipping)) void pending?.catch(() => undefined);
+    const server = await ship('scoring server', shipping.server);
+    const supervisor = await ship('supervisor', shipping.supervisor);
+    const model = await ship(`model ${spec.model.name}:${spec.model.version}`, shipping.model);
+    const code = shipping.code === undefined ? undefined : await ship('code', shipping.code);
+    const pythonWorker =
+      shipping.python === undefined ? undefined : await ship('Python worker', shipping.python);
+    return { server, supervisor, model, code, python: pythonWorker, names };
   }
 
   /**
@@ -161,7 +196,23 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
    */
   protected async removeOrphans(spec: ResolvedDeployment): Promise<void> {
     const runDir = `${this.workdir}/run/${spec.endpointName}.${spec.deploymentName}`;
-    await this.connection.run(endSupervisors(runDir), 'ending the supervisors left running');
+    // A fresh deploy starts generation 1 (instance_count, or an autoscaled deployment's first
+    // count): its replicas may adopt those of the same release.
+    const keep = Array.from(
+      { length: initialInstances(spec.instanceCount, spec.scaleSettings ?? { type: 'default' }) },
+      (_, index) => `${spec.deploymentName}-1-${index}`,
+    );
+    await this.connection.run(endSupervisors(runDir, keep), 'ending the supervisors left running');
+  }
+
+  /** Scaling decisions appear in `berth deployment logs` beside the replicas' lines. */
+  protected override scaleLog(id: string, line: string): void {
+    this.deployments.get(id)?.factory.logs.push({
+      replica: 'autoscaler',
+      time: new Date().toISOString(),
+      stream: 'stdout',
+      text: line,
+    });
   }
 
   protected handleData(deployment: ReplicaSet<Replica, SshRelease, SshReplicas>): Record<string, unknown> {
@@ -176,6 +227,6 @@ export class SshTarget extends ReplicaSetTarget<Replica, SshRelease, SshReplicas
   private async prune(): Promise<void> {
     const facts = await this.machine();
     const keep = new Set([...this.inUse.values()].flatMap((names) => [...names]));
-    await new RemoteArtifacts(this.connection, facts.workdir).prune(keep);
+    await new RemoteArtifacts(this.connection, facts.workdir, this.config.cacheDir).prune(keep);
   }
 }

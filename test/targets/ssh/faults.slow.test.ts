@@ -40,17 +40,17 @@ describe('ssh target faults', { skip: sshdMissing(), concurrency: 1 }, () => {
   let runDir: string;
 
   /** The replica's remote processes, from its supervisor's pid file on the machine. */
-  function remote(): { supervisor: number; server: number } | undefined {
-    if (!existsSync(runDir)) return undefined;
-    const file = readdirSync(runDir).find((name) => name.endsWith('.pid'));
+  function remote(folder = runDir): { supervisor: number; server: number } | undefined {
+    if (!existsSync(folder)) return undefined;
+    const file = readdirSync(folder).find((name) => name.endsWith('.pid'));
     if (file === undefined) return undefined;
-    const [supervisor, server] = readFileSync(join(runDir, file), 'utf8').trim().split(' ').map(Number);
+    const [supervisor, server] = readFileSync(join(folder, file), 'utf8').trim().split(' ').map(Number);
     return supervisor === undefined || server === undefined ? undefined : { supervisor, server };
   }
 
   /** One scoring request through the replica's current URL: its status, or 0 when none came. */
-  async function score(): Promise<number> {
-    const [replica] = fixture.target.currentReplicas(handle);
+  async function score(of = handle): Promise<number> {
+    const [replica] = fixture.target.currentReplicas(of);
     if (replica === undefined) return 0;
     const token = (replica as { token?: string }).token;
     try {
@@ -105,6 +105,52 @@ describe('ssh target faults', { skip: sshdMissing(), concurrency: 1 }, () => {
       return now !== undefined && now.server !== before.server && alive(now.server);
     });
     await until('a request succeeds from the restarted replica', 60_000, async () => (await score()) === 200);
+  });
+
+  it('replaces a hung (stopped, not crashed) remote server: the supervisor probes it on the machine', async () => {
+    const spec: ResolvedDeployment = {
+      ...linearDeployment(dir.path),
+      target: 'faults',
+      endpointName: 'ep',
+      deploymentName: 'hung',
+      livenessProbe: {
+        initialDelayMs: 0,
+        periodMs: 1000,
+        timeoutMs: 3000,
+        failureThreshold: 3,
+        successThreshold: 1,
+      },
+    };
+    const hung = await fixture.target.deploy(spec, () => undefined);
+    const folder = join(fixture.workdir, 'run', 'ep.hung');
+    try {
+      await until('the replica answers', 60_000, async () => (await score(hung)) === 200);
+      const before = remote(folder);
+      assert.ok(before !== undefined);
+      process.kill(before.server, 'SIGSTOP');
+      await until('the hung server is ended', 90_000, () => !alive(before.server));
+      await until('a new remote server', 90_000, () => {
+        const now = remote(folder);
+        return now !== undefined && now.server !== before.server && alive(now.server);
+      });
+      await until('a request succeeds from the new server', 60_000, async () => (await score(hung)) === 200);
+      const lines: string[] = [];
+      for await (const line of fixture.target.logs(hung, { lines: 1000, follow: false }))
+        lines.push(line.text);
+      // Both ends probe the server with the deployment's liveness probe: the machine's supervisor
+      // (which ends it), and the control plane through the forward (which restarts the replica).
+      // Whichever counts three failures first replaces it; on a loaded machine either may win.
+      assert.ok(
+        lines.some(
+          (text) =>
+            /failed its liveness probe 3 times .*: ended, to be replaced/.test(text) ||
+            /liveness probe failed 3 times .*: restarting/.test(text),
+        ),
+        lines.join('\n'),
+      );
+    } finally {
+      await fixture.target.remove(hung);
+    }
   });
 
   it('removes everything after the faults (through a new master connection): no process, no file', async () => {

@@ -36,6 +36,18 @@ function script(version: string): string {
   ].join('\n');
 }
 
+/** Whether this machine (the test's "remote") can run a command in a systemd user scope. */
+function userScopesHere(): boolean {
+  try {
+    execFileSync('systemd-run', ['--user', '--scope', '--quiet', '-p', 'MemoryMax=1G', 'true'], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
   let fixture: SshFixture;
   let dir: ReturnType<typeof tempDir>;
@@ -55,6 +67,7 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
     assert.ok((facts.memoryBytes ?? 0) > 0);
     assert.equal(facts.node, process.version);
     assert.equal(facts.workdir, fixture.workdir);
+    assert.equal(facts.userScopes, userScopesHere(), 'systemd user scopes found as the machine has them');
   });
 
   it('ships the model once, the code on a code-only update, secrets never in an argument, and removes everything', async () => {
@@ -80,6 +93,15 @@ describe('ssh target', { skip: sshdMissing(), concurrency: 1 }, () => {
       first.join('\n'),
     );
     assert.ok(first.some((line) => /code shipped to/.test(line)));
+    // Which of the two holds resources.memory is said at deploy, as the machine allows.
+    assert.ok(
+      first.some((line) =>
+        userScopesHere()
+          ? /resources enforced on .* by cgroups \(systemd-run --user --scope/.test(line)
+          : /has no systemd user scopes: resources\.memory is held by the scoring server itself/.test(line),
+      ),
+      first.join('\n'),
+    );
 
     const [replica] = fixture.target.currentReplicas(handle);
     const answer = await send(`${replica?.url}/score`, { body: { data: 1 }, headers: tokenHeader(replica) });

@@ -14,12 +14,19 @@ export interface ChildServer {
 
 const READY_TIMEOUT_MS = 60_000;
 
-export function startChild(script: string, args: unknown): Promise<ChildServer> {
+/** `nodeFlags`: Node options for the child, as berth gives its own scoring processes. */
+export function startChild(
+  script: string,
+  args: unknown,
+  nodeFlags: string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<ChildServer> {
   const path = fileURLToPath(new URL(`./servers/${script}.js`, import.meta.url));
   // BERTH_BENCH_CHILD_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the servers.
   const flags = process.env.BERTH_BENCH_CHILD_FLAGS?.split(' ').filter((flag) => flag !== '') ?? [];
-  const child = spawn(process.execPath, [...flags, path, JSON.stringify(args)], {
+  const child = spawn(process.execPath, [...nodeFlags, ...flags, path, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
     let buffered = '';

@@ -1,6 +1,7 @@
 /**
  * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
- * [--server berth|echo] [--payload v2|score|binary] [--batching 4] [--model tiny|ocr]`: the server's
+ * [--server berth|echo] [--payload v2|score|binary] [--batching 4] [--model tiny|ocr]
+ * [--max-concurrent N]`: the server's
  * own CPU time per request (on the tiny model unless `--model ocr`), read from /proc/<pid>/stat
  * before and after a fixed number of requests. With `--batching N` berth batches up to N rows, as bench:serve runs it.
  *
@@ -10,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { startChild, type ChildServer } from './child.js';
 import { prepareModels, toServe } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
@@ -26,6 +28,7 @@ const which = option('server', 'berth');
 const payloadName = option('payload', 'v2');
 const maxBatchSize = Number(option('batching', '0'));
 const modelName = option('model', 'tiny');
+const maxConcurrent = Number(option('max-concurrent', '0'));
 
 /** utime + stime of a process, in clock ticks (100 per second on Linux). */
 function cpuTicks(pid: number): number {
@@ -61,18 +64,23 @@ const payload =
 const server: ChildServer =
   which === 'echo'
     ? await startChild('plain', { mode: 'echo', file: '' })
-    : await startChild('berth', {
-        options: {
-          host: '127.0.0.1',
-          port: 0,
-          grpcPort: 0,
-          models: [toServe(model)],
-          maxQueueSize: concurrency * 4,
-          requestTimeoutMs: 30_000,
-          logLevel: 'silent',
-          ...(maxBatchSize > 0 ? { batching: { enabled: true, maxBatchSize } } : {}),
+    : await startChild(
+        'berth',
+        {
+          options: {
+            host: '127.0.0.1',
+            port: 0,
+            grpcPort: 0,
+            models: [toServe(model)],
+            maxQueueSize: concurrency * 4,
+            requestTimeoutMs: 30_000,
+            logLevel: 'silent',
+            ...(maxBatchSize > 0 ? { batching: { enabled: true, maxBatchSize } } : {}),
+            ...(maxConcurrent > 0 ? { maxConcurrentRequests: maxConcurrent } : {}),
+          },
         },
-      });
+        scoringProcessFlags(),
+      );
 try {
   const port = server.ports.http ?? 0;
   await fire(port, payload, Math.min(requests, 5000));

@@ -33,8 +33,7 @@ function decodeWithJsonParse(
   } else {
     inputs = decodeScoreBody(parsed, model.signature);
   }
-  const label = `"${model.name}" version ${model.version}`;
-  validateInferRequest(label, model.signature, { inputs, outputs: undefined }, model.hasBatchDimension);
+  validateInferRequest(model, model.signature, { inputs, outputs: undefined }, model.hasBatchDimension);
   return inputs;
 }
 

@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
+import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { findPackageRoot } from '../../src/scoring/grpc/proto.js';
 import { startChild, type ChildServer } from './child.js';
 import { resolveConfig, type BenchConfig } from './config.js';
@@ -201,7 +202,8 @@ async function main(): Promise<void> {
   // 3. berth, and 4's tiny model through berth.
   const berth = await withServer(
     'berth',
-    () => startChild('berth', berthOptions([ocr, tiny], config)),
+    // berth's scoring processes run with the heap floor of core/heap-headroom.ts.
+    () => startChild('berth', berthOptions([ocr, tiny], config), scoringProcessFlags(), scoringProcessEnv),
     async (server) => ({
       v2Json: await httpSeries('berth v2 JSON', ocr, server.ports.http, ocrPayloads.v2Json),
       scoreJson: await httpSeries('berth /score JSON', ocr, server.ports.http, ocrPayloads.scoreJson),

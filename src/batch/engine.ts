@@ -3,7 +3,7 @@
  * the engines that execute them: `embedded` (worker processes on this machine) and `cluster`
  * (BullMQ queues on Redis, workers on any machine). An engine runs ONE attempt of a mini-batch and
  * reports its outcome; retry policy, thresholds and exactly-once output stay in the coordinator, so
- * every engine gets them for free. A Kubernetes Indexed Job engine would implement the same contract.
+ * every engine gets them for free. A Kubernetes Indexed Job engine (src/targets/kubernetes/batch-engine.ts) implements the same contract.
  * Which engine a job uses is its target's batch facet in the one target registry
  * (src/targets/registry.ts). The engine owns its processes and connections and releases them in
  * close().
@@ -144,7 +144,20 @@ export interface BatchEngineContext {
   log(line: WorkerLogLine): void;
 }
 
-export type BatchEngineKind = 'embedded' | 'cluster';
+export type BatchEngineKind = 'embedded' | 'cluster' | 'ssh' | 'kubernetes';
+
+/**
+ * What a target that runs its workers as objects of its own (a Kubernetes Job) says about them,
+ * read from the target when `status` is asked: the object, its state and the reason in the
+ * target's own words (e.g. `Unschedulable: 0/3 nodes are available`), and each worker pod.
+ */
+export interface TargetWorkersState {
+  /** `Job ml/berth-batch-…`. */
+  object: string;
+  state: 'Pending' | 'Running' | 'Complete' | 'Failed' | 'Absent' | 'Unknown';
+  reason: string | undefined;
+  pods: { name: string; phase: string; reason: string | undefined }[];
+}
 
 /** Builds an engine for one job; the coordinator calls close() when the job stops. */
 export type BatchEngineFactory = (context: BatchEngineContext) => Promise<BatchEngine>;

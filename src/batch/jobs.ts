@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { BerthError } from '../core/errors.js';
 import { coordinate } from './coordinator.js';
 import type { BatchProgress } from './coordinator.js';
-import type { BatchEngineFactory, BatchEngineKind } from './engine.js';
+import type { BatchEngineFactory, BatchEngineKind, TargetWorkersState } from './engine.js';
 import { coordinatorAlive, JobFolder } from './job/folder.js';
 import type { JobError, JobRecord, StoredStatus } from './job/records.js';
 
@@ -42,6 +42,11 @@ export interface BatchJobStatus {
   workers: Record<string, { pid?: number; host?: string; miniBatch?: number; since: string }>;
   output: { dir: string; predictions: string | undefined; report: string | undefined };
   jobDir: string;
+  /**
+   * Optional: where the target runs the workers as objects of its own (a Kubernetes Job), their
+   * state as the target reports it when the status was read (set by the SDK, not stored).
+   */
+  targetWorkers?: TargetWorkersState;
 }
 
 export interface RunJobOptions {

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { BerthError, isErrorCode, toBerthError } from '../core/errors.js';
 import { assertName } from '../core/names.js';
 import { DeploymentAdmission } from './admission.js';
-import { Balancer, noReplicaReason } from './balancer.js';
+import { Balancer, noReplicaReason, type ReadyReplica } from './balancer.js';
 import { checkDeclaredLength, watchBodySize } from './body-limit.js';
 import { namedDeployment } from './headers.js';
 import { bearerToken, keyMatches } from './keys.js';
@@ -264,13 +264,7 @@ export class Gateway {
     entry.admission.acquire();
     entry.stats.requests += 1;
     try {
-      const replicas = deployment.replicas();
-      const first = this.balancer.pick(replicas);
-      if (first === undefined)
-        throw new BerthError(
-          'NOT_READY',
-          noReplicaReason(deployment.name, replicas, deployment.instanceCount),
-        );
+      const first = await this.firstReplica(deployment);
       const copy = named ? undefined : this.mirrorFor(endpoint, route, req);
       // Answering 413 closes the client's connection; that aborts the request, which ends the
       // proxy's upstream request too.
@@ -305,6 +299,30 @@ export class Gateway {
     } finally {
       entry.admission.release();
     }
+  }
+
+  /**
+   * The replica a request goes to first. With none ready, a deployment that scales to zero is
+   * asked for one and the request held (at most coldStartHoldMs); otherwise 503 at once.
+   */
+  private async firstReplica(deployment: GatewayDeployment): Promise<ReadyReplica> {
+    let replicas = deployment.replicas();
+    let first = this.balancer.pick(replicas);
+    if (first === undefined && deployment.awaitReplica !== undefined) {
+      if (await deployment.awaitReplica(this.options.coldStartHoldMs)) {
+        replicas = deployment.replicas();
+        first = this.balancer.pick(replicas);
+      }
+      if (first === undefined) {
+        throw new BerthError(
+          'NOT_READY',
+          `deployment "${deployment.name}" has no replica ready after ${this.options.coldStartHoldMs} ms: ${noReplicaReason(deployment.name, replicas, deployment.instanceCount)}`,
+        );
+      }
+    }
+    if (first === undefined)
+      throw new BerthError('NOT_READY', noReplicaReason(deployment.name, replicas, deployment.instanceCount));
+    return first;
   }
 
   /** Whether this request is copied to the mirror; the copy goes once its body has arrived. */

@@ -21,6 +21,11 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** The random source for traffic and mirror choices. Default Math.random. */
   random?: () => number;
+  /**
+   * How long a request is held while a deployment scaled to zero starts a replica; past it the
+   * answer is 503 with Retry-After. Default 60000 ms.
+   */
+  coldStartHoldMs?: number;
 }
 
 export interface ResolvedGatewayOptions {
@@ -31,6 +36,7 @@ export interface ResolvedGatewayOptions {
   drainTimeoutMs: number;
   maxBodyBytes: number;
   random: () => number;
+  coldStartHoldMs: number;
 }
 
 export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGatewayOptions {
@@ -42,8 +48,15 @@ export function resolveGatewayOptions(options: GatewayOptions = {}): ResolvedGat
     drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
     maxBodyBytes: options.maxBodyBytes ?? 100 * 1024 * 1024,
     random: options.random ?? Math.random,
+    coldStartHoldMs: options.coldStartHoldMs ?? 60_000,
   };
-  for (const key of ['maxMirrorInFlight', 'replayBufferBytes', 'drainTimeoutMs', 'maxBodyBytes'] as const) {
+  for (const key of [
+    'maxMirrorInFlight',
+    'replayBufferBytes',
+    'drainTimeoutMs',
+    'maxBodyBytes',
+    'coldStartHoldMs',
+  ] as const) {
     if (!Number.isInteger(resolved[key]) || resolved[key] < 0) {
       throw new BerthError(
         'INVALID_SPEC',

@@ -18,6 +18,11 @@ export interface GatewayDeployment {
   instanceCount: number;
   /** Called on every request: the replicas as last observed (only `ready` ones with a url are used). */
   replicas: () => ReplicaStatus[];
+  /**
+   * With no ready replica: asks the target to start one (scale from zero) and resolves true once
+   * one is ready, false after `timeoutMs`. Absent: the request is answered 503 at once.
+   */
+  awaitReplica?: (timeoutMs: number) => Promise<boolean>;
 }
 
 export interface EndpointConfig {

@@ -33,6 +33,7 @@ export function createAdmission(options: AdmissionOptions): AdmissionControl {
   let queue: (Waiter | undefined)[] = [];
   let head = 0;
   let waiting = 0;
+  let arrived = 0;
 
   const release = (): void => {
     // Hand the slot straight to the next waiter, so `running` never dips and lets a newcomer jump the queue.
@@ -75,7 +76,11 @@ export function createAdmission(options: AdmissionOptions): AdmissionControl {
     get queued() {
       return waiting;
     },
+    get arrived() {
+      return arrived;
+    },
     acquire(signal) {
+      arrived++;
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (running < options.maxConcurrent) {
         running++;

@@ -27,6 +27,8 @@ export interface CollectedRequest {
    */
   inputsText: string;
   outputs: Record<string, TensorValue>;
+  /** A scoring script's answer as one line of JSON text, written instead of `outputs`. */
+  outputsText?: string;
 }
 
 export interface DataCollector {
@@ -40,6 +42,25 @@ export interface DataCollector {
 }
 
 const FILE_PREFIX = 'data-';
+
+/**
+ * A scoring script's request or answer as one line of JSON: the JSON value itself when the body is
+ * JSON, else the text as a JSON string, or `{"base64": …}` for bytes that are not UTF-8 text.
+ */
+export function bodyText(body: Uint8Array | string, json: boolean): string {
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+  if (json) {
+    try {
+      return JSON.stringify(JSON.parse(text) as unknown) ?? 'null';
+    } catch {
+      // Not JSON after all: kept as text below.
+    }
+  }
+  if (typeof body !== 'string' && Buffer.from(text, 'utf8').compare(Buffer.from(body)) !== 0) {
+    return JSON.stringify({ base64: Buffer.from(body).toString('base64') });
+  }
+  return JSON.stringify(text);
+}
 
 /** JSON text of named tensors: `{"name": {"datatype", "shape", "data"}}`. */
 export function tensorsText(tensors: Record<string, TensorValue>): string {
@@ -125,7 +146,7 @@ export function createDataCollector(
       }
       const line =
         `{"time":"${new Date().toISOString()}","id":${JSON.stringify(record.id)},"model":${JSON.stringify(record.model)},` +
-        `"version":${JSON.stringify(record.version)},"inputs":${record.inputsText},"outputs":${tensorsText(record.outputs)}}\n`;
+        `"version":${JSON.stringify(record.version)},"inputs":${record.inputsText},"outputs":${record.outputsText ?? tensorsText(record.outputs)}}\n`;
       pending.push(line);
       pendingBytes += line.length;
       kick();

@@ -127,7 +127,7 @@ export interface ModelStatistics {
 }
 
 export interface InferenceEngine {
-  models(): LoadedModel[];
+  models(): readonly LoadedModel[];
   /** Ready once every model is loaded and warmed. */
   isReady(): boolean;
   infer(request: InferRequest): Promise<InferResponse>;
@@ -302,4 +302,6 @@ export interface Admission {
   acquire(signal?: CancelSignal): Promise<() => void>;
   readonly inFlight: number;
   readonly queued: number;
+  /** Requests that asked for a slot since the start, refused ones included: demand, for autoscaling. */
+  readonly arrived?: number;
 }

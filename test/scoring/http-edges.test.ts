@@ -87,6 +87,7 @@ describe('scoring HTTP edges', () => {
     assert.deepEqual(Object.keys(status).sort(), [
       'lastFailure',
       'live',
+      'load',
       'memory',
       'ready',
       'replaced',

@@ -9,14 +9,18 @@ const session = await ort.InferenceSession.create(file, {
   executionMode: 'sequential',
 });
 const port = parentPort!;
+/** The run in progress: onnxruntime-node starts a run on a later turn, so a release must wait for it. */
+let running: Promise<unknown> = Promise.resolve();
 port.on('message', (message: { data: Float32Array; shape: number[] } | 'release') => {
   if (message === 'release') {
-    void session.release().then(() => port.postMessage('released'));
+    void running.then(() => session.release()).then(() => port.postMessage('released'));
     return;
   }
-  void session.run({ [input]: new ort.Tensor('float32', message.data, message.shape) }).then((results) => {
-    const output = Object.values(results)[0]!.data as Float32Array;
-    port.postMessage(output, [output.buffer as ArrayBuffer]);
-  });
+  running = session
+    .run({ [input]: new ort.Tensor('float32', message.data, message.shape) })
+    .then((results) => {
+      const output = Object.values(results)[0]!.data as Float32Array;
+      port.postMessage(output, [output.buffer as ArrayBuffer]);
+    });
 });
 port.postMessage('ready');

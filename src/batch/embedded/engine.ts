@@ -25,6 +25,7 @@ import {
   type MiniBatchTask,
 } from '../engine.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { SlotPool } from '../slot-pool.js';
 
 const workerEntry = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
@@ -47,9 +48,7 @@ interface Slot {
 export class EmbeddedEngine implements BatchEngine {
   readonly kind = 'embedded' as const;
   private readonly slots: Slot[];
-  private readonly free: Slot[];
-  private readonly waiting: ((slot: Slot) => void)[] = [];
-  private closed = false;
+  private readonly pool: SlotPool<Slot>;
 
   constructor(private readonly context: BatchEngineContext) {
     const size = context.instanceCount * context.maxConcurrencyPerInstance;
@@ -59,21 +58,16 @@ export class EmbeddedEngine implements BatchEngine {
       child: undefined,
       exited: undefined,
     }));
-    this.free = [...this.slots];
+    this.pool = new SlotPool(this.slots, 'the embedded engine');
   }
 
   async execute(task: MiniBatchTask, signal?: AbortSignal, hooks?: ExecuteHooks): Promise<MiniBatchOutcome> {
-    const slot = await this.acquire(signal);
-    try {
-      return await this.attempt(slot, task, signal, hooks);
-    } finally {
-      this.release(slot);
-    }
+    return this.pool.using(signal, (slot) => this.attempt(slot, task, signal, hooks));
   }
 
   /** Idle workers are asked to leave (closing the IPC channel ends them); SIGKILL after a grace period. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.pool.close();
     await Promise.all(
       this.slots.map(async (slot) => {
         const child = slot.child;
@@ -203,33 +197,6 @@ export class EmbeddedEngine implements BatchEngine {
     slot.child = undefined;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
-  }
-
-  /** A free slot, or the next one to free up; an attempt aborted while it waits gives up its turn. */
-  private async acquire(signal: AbortSignal | undefined): Promise<Slot> {
-    if (this.closed) throw new Error('the embedded engine is closed');
-    if (signal?.aborted) throw attemptAbortError(signal);
-    const slot = this.free.shift();
-    if (slot !== undefined) return slot;
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        const at = this.waiting.indexOf(take);
-        if (at >= 0) this.waiting.splice(at, 1);
-        reject(attemptAbortError(signal));
-      };
-      const take = (freed: Slot): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(freed);
-      };
-      this.waiting.push(take);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private release(slot: Slot): void {
-    const next = this.waiting.shift();
-    if (next !== undefined) next(slot);
-    else this.free.push(slot);
   }
 }
 

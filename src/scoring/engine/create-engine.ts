@@ -113,6 +113,7 @@ class Engine implements ScoringEngine {
   private cudaFallbackLogged = false;
   private closed: Promise<void> | undefined;
   private readonly memory: MemoryWatch;
+  private modelsView: { revision: number; state: EngineState; models: readonly LoadedModel[] } | undefined;
 
   constructor(
     private readonly options: EngineOptions,
@@ -127,12 +128,7 @@ class Engine implements ScoringEngine {
     this.encoded = new EncodedRunner(pool, this.stats, (event) => this.emitBatch(event));
     this.batcher = new Batcher(pool, this.inline, this.stats, options.batching, logger, {
       onBatch: (event) => this.emitBatch(event),
-      onNotBatchable: (name, version) => {
-        const entry = table
-          .all()
-          .find((candidate) => candidate.model.name === name && candidate.version === version);
-        if (entry !== undefined) entry.batchable = false;
-      },
+      onNotBatchable: (name, version) => table.markNotBatchable(name, version),
     });
   }
 
@@ -161,7 +157,20 @@ class Engine implements ScoringEngine {
     }
   }
 
-  models(): LoadedModel[] {
+  /**
+   * Every request looks its model up here, so the list is made again only when the table or the
+   * engine's state changed (callers never modify it).
+   */
+  models(): readonly LoadedModel[] {
+    const cached = this.modelsView;
+    if (cached !== undefined && cached.revision === this.table.revision && cached.state === this.state)
+      return cached.models;
+    const models = this.listModels();
+    this.modelsView = { revision: this.table.revision, state: this.state, models };
+    return models;
+  }
+
+  private listModels(): LoadedModel[] {
     return this.table.all().map((entry) => ({
       name: entry.model.name,
       version: entry.version,
@@ -188,16 +197,15 @@ class Engine implements ScoringEngine {
   private submit(request: InferRequest): Promise<InferResponse> {
     this.assertOpen();
     const entry = this.table.resolve(request.model, request.version);
-    const label = `"${entry.model.name}" version ${entry.version}`;
     if (entry.signature === null) {
       throw new BerthError(
         'BAD_INPUT',
-        `model ${label} has no tensor signature (framework ${entry.model.framework}): score it through its scoring script`,
+        `model "${entry.model.name}" version ${entry.version} has no tensor signature (framework ${entry.model.framework}): score it through its scoring script`,
       );
     }
     // Rows count as items in the statistics whether or not batching is on.
     const checked = validateInferRequest(
-      label,
+      entry.model,
       entry.signature,
       request,
       hasDynamicBatchDimension(entry.signature),
@@ -218,9 +226,7 @@ class Engine implements ScoringEngine {
 
   acceptsEncoded(model: string, version: string, byteLength: number): boolean {
     if (this.state !== 'ready' || byteLength < ENCODED_MIN_BYTES) return false;
-    const entry = this.table
-      .all()
-      .find((candidate) => candidate.model.name === model && candidate.version === version);
+    const entry = this.table.get(model, version);
     return entry !== undefined && entry.state === 'ready' && !entry.inline && entry.signature !== null;
   }
 

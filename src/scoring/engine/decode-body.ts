@@ -55,8 +55,7 @@ export function decodeParsed(
   } else {
     inputs = decodeScoreBody(parsed, model.signature);
   }
-  const label = `"${model.name}" version ${model.version}`;
-  const checked = validateInferRequest(label, model.signature, { inputs, outputs }, model.hasBatchDimension);
+  const checked = validateInferRequest(model, model.signature, { inputs, outputs }, model.hasBatchDimension);
   return { inputs, outputs, rows: checked.rows, request };
 }
 

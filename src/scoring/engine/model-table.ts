@@ -24,6 +24,12 @@ export interface ModelEntry {
 export class ModelTable {
   private readonly entries = new Map<string, ModelEntry>();
   private loadSequence = 0;
+  /** Bumped by every change a reader of the table could see, so views of it can be kept until it changes. */
+  private changes = 0;
+
+  get revision(): number {
+    return this.changes;
+  }
 
   constructor(private readonly batchingEnabled: boolean) {}
 
@@ -42,6 +48,7 @@ export class ModelTable {
       inline: false,
     };
     this.entries.set(key, entry);
+    this.changes++;
     return { entry, isNew: true };
   }
 
@@ -54,10 +61,24 @@ export class ModelTable {
       this.batchingEnabled && entry.signature !== null && hasDynamicBatchDimension(entry.signature);
     entry.state = 'ready';
     entry.loadSequence = ++this.loadSequence;
+    this.changes++;
+  }
+
+  /** The entry of exactly this version, loading or ready; undefined when it is not in the table. */
+  get(name: string, version: string): ModelEntry | undefined {
+    return this.entries.get(modelKey(name, version));
+  }
+
+  /** The model's outputs turned out not to split by rows: it runs one request at a time from now on. */
+  markNotBatchable(name: string, version: string): void {
+    const entry = this.get(name, version);
+    if (entry === undefined) return;
+    entry.batchable = false;
+    this.changes++;
   }
 
   remove(name: string, version: string): void {
-    this.entries.delete(modelKey(name, version));
+    if (this.entries.delete(modelKey(name, version))) this.changes++;
   }
 
   /** The version a request names, or the newest ready one; NOT_FOUND / NOT_READY otherwise. */

@@ -7,7 +7,7 @@ import { BerthError, hasErrorCode } from '../../core/errors.js';
 import type { LoadedModel } from '../engine.js';
 import { decodeScoreBody, encodeScoreResponse } from '../protocols/azure.js';
 import { openApiDocument } from '../protocols/openapi.js';
-import { tensorsText } from '../data-collector.js';
+import { bodyText, tensorsText } from '../data-collector.js';
 import { parseJsonText, readBody } from './body.js';
 import { isJsonContentType, notLive, withSlot, type HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
@@ -67,6 +67,8 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
           path: req.url ?? '/score',
         }
       : undefined;
+    // Scripted requests are collected as JSON (or text) in and out, as tensors are below.
+    const collect = context.collector?.sample() === true;
     let response;
     try {
       response = await withSlot(context, exchange, signal, () =>
@@ -91,6 +93,19 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
     else if (typeof answer === 'string' && !answerType.includes('json'))
       exchange.send(response.status, answerType, answer, execHeaders);
     else exchange.send(response.status, answerType, JSON.stringify(answer) ?? 'null', execHeaders);
+    if (collect && response.status < 400) {
+      context.collector?.capture({
+        id: exchange.id,
+        model: model?.name ?? 'script',
+        version: model?.version ?? '',
+        inputsText: bodyText(body, isJsonContentType(contentType)),
+        outputs: {},
+        outputsText:
+          answer instanceof Uint8Array || typeof answer === 'string'
+            ? bodyText(answer, answerType.includes('json'))
+            : (JSON.stringify(answer) ?? 'null'),
+      });
+    }
     return;
   }
 

@@ -36,12 +36,23 @@ function compareVersions(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The last answer of versionsOf: every request looks its model up, almost always the same one, and
+ * the engine hands out the same list until its models change, so the answer is reused until then.
+ */
+let lastLookup:
+  { models: readonly LoadedModel[]; name: string; versions: readonly LoadedModel[] } | undefined;
+
 /** Every loaded version of `name`, oldest first. */
-export function versionsOf(engine: InferenceEngine, name: string): LoadedModel[] {
-  return engine
-    .models()
+export function versionsOf(engine: InferenceEngine, name: string): readonly LoadedModel[] {
+  const models = engine.models();
+  if (lastLookup !== undefined && lastLookup.models === models && lastLookup.name === name)
+    return lastLookup.versions;
+  const versions = models
     .filter((model) => model.name === name)
     .sort((a, b) => compareVersions(a.version, b.version));
+  lastLookup = { models, name, versions };
+  return versions;
 }
 
 /** The model a request names: the given version, or the newest one loaded. */

@@ -93,7 +93,12 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
       case 'berth-status':
         return exchange.sendJson(
           200,
-          JSON.stringify(replicaStatus(context.engine, context.options.engine.memoryLimitBytes)),
+          JSON.stringify(
+            replicaStatus(context.engine, context.options.engine.memoryLimitBytes, {
+              admission: context.admission,
+              maxConcurrent: context.options.maxConcurrentRequests,
+            }),
+          ),
         );
       case 'v2-server':
         return v2.serverInfo(exchange);

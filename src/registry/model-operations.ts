@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.js';
 import type { ModelVersion } from '../core/model.js';
+import type { ModelProfile } from '../core/model-profile.js';
 import { assertName, parseModelRef } from '../core/names.js';
 import type { ArtifactStore, MetadataStore } from '../workspace/index.js';
 import { checkFramework, detectFramework, readOnnxSignature } from './index.js';
@@ -130,6 +131,19 @@ export class ModelOperations {
           ? local.filePath
           : resolve(local.dir, model.modelFile ?? '');
     return { model, modelDir: local.dir, modelFile };
+  }
+
+  /** Keeps what `berth profile` measured with the version (`name` alone: the latest), replacing an earlier profile. */
+  async saveProfile(reference: string, profile: ModelProfile): Promise<ModelVersion> {
+    const model = await this.get(reference);
+    await this.store.saveModelProfile(model.name, model.version, profile);
+    return model;
+  }
+
+  /** The version's measured profile; undefined when it was never profiled. */
+  async profile(reference: string): Promise<ModelProfile | undefined> {
+    const model = await this.get(reference);
+    return this.store.getModelProfile(model.name, model.version);
   }
 
   /** Refused while a deployment uses the version; the version must be named explicitly. */

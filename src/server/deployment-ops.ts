@@ -9,7 +9,7 @@ import { applySpecEdits, type DeploymentSpec } from '../core/specs/index.js';
 import { resolveDeployment } from '../targets/resolve-deployment.js';
 import type { LogLine, LogOptions, ResolvedDeployment } from '../targets/target.js';
 import type { DeploymentRecord } from '../workspace/index.js';
-import { isHandle, syncEndpoint } from './routing.js';
+import { handleOf, isHandle, syncEndpoint } from './routing.js';
 import { mustGetDeployment, mustGetEndpoint, storedSpec, type ControlPlaneState } from './state.js';
 
 export interface CreateDeploymentInput {
@@ -185,15 +185,22 @@ export async function updateDeployment(
   });
 }
 
-/** Stops a deployment's replicas; a target that no longer knows it is not an error. */
+/**
+ * Stops a deployment's replicas; a target that no longer knows it is not an error. A deployment
+ * whose deploy failed (no handle) is removed as well as can be: what its deploy may have left is
+ * looked for and removed, but when its target cannot be opened or reached (no kubeconfig, a
+ * cluster down) the record goes anyway.
+ */
 export async function removeFromTarget(state: ControlPlaneState, record: DeploymentRecord): Promise<void> {
-  if (!isHandle(record.handle)) return;
-  const handle = record.handle;
+  const deployed = isHandle(record.handle);
   await state.targets
     .get(record.target)
-    .then((target) => target.remove(handle))
+    .then(async (target) => {
+      const handle = handleOf(record, target);
+      if (handle !== undefined) await target.remove(handle);
+    })
     .catch((error: unknown) => {
-      if (toBerthError(error).code !== 'NOT_FOUND') throw error;
+      if (deployed && toBerthError(error).code !== 'NOT_FOUND') throw error;
     });
 }
 
@@ -241,7 +248,8 @@ export async function deploymentLogs(
  */
 export async function restoreDeployments(state: ControlPlaneState): Promise<void> {
   const endpoints = await state.store.listEndpoints();
-  for (const endpoint of endpoints) await syncEndpoint(state, endpoint.name);
+  // A target's own routing that fails (its cluster down) must not keep the others from starting.
+  for (const endpoint of endpoints) await syncEndpoint(state, endpoint.name).catch(() => undefined);
   const records = await state.store.listDeployments();
   await Promise.all(
     records.map((record) =>
@@ -252,7 +260,7 @@ export async function restoreDeployments(state: ControlPlaneState): Promise<void
           handle: null,
         });
         await deployRecord(state, record, () => undefined).catch(() => undefined);
-        await syncEndpoint(state, record.endpointName);
+        await syncEndpoint(state, record.endpointName).catch(() => undefined);
       }),
     ),
   );

@@ -11,6 +11,7 @@ import { removeFromTarget } from './deployment-ops.js';
 import { generateKeyPair, regenerate, type KeyType } from './keys.js';
 import { syncEndpoint } from './routing.js';
 import { mustGetEndpoint, type ControlPlaneState } from './state.js';
+import { routeInTargets } from './target-routing.js';
 
 export interface EndpointChanges {
   traffic?: Record<string, number>;
@@ -99,6 +100,7 @@ export async function deleteEndpoint(state: ControlPlaneState, name: string): Pr
       await state.store.updateDeployment(name, deployment.deploymentName, { state: 'Deleting' });
     }
     state.gateway.removeEndpoint(name);
+    await routeInTargets(state, name, undefined);
     await Promise.all(deployments.map((deployment) => removeFromTarget(state, deployment)));
     await state.store.deleteEndpoint(name);
   });

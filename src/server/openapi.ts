@@ -60,6 +60,11 @@ export const openApiDocument = {
           reason: { type: ['string', 'null'] },
           instanceCount: { type: 'integer' },
           replicas: { type: 'array', items: { type: 'object' } },
+          kubernetes: {
+            type: ['object', 'null'],
+            description:
+              'on a Kubernetes target: replicas, autoscaler, pods with restarts, recent events (docs/cli-json.md)',
+          },
           traffic: { type: 'integer' },
           mirrorTraffic: { type: 'integer' },
           spec: {

@@ -5,9 +5,9 @@
  */
 import type { DeploymentStateName, DeploymentView, EndpointView } from '../core/specs/index.js';
 import { formatModelRef } from '../core/names.js';
-import type { DeploymentStatus } from '../targets/target.js';
+import type { DeploymentDetails, DeploymentStatus } from '../targets/target.js';
 import type { DeploymentRecord, EndpointRecord } from '../workspace/index.js';
-import { isHandle } from './routing.js';
+import { handleOf, isHandle } from './routing.js';
 import { storedSettings, storedSpec, type ControlPlaneState } from './state.js';
 
 async function liveStatus(
@@ -24,13 +24,33 @@ async function liveStatus(
   }
 }
 
+/**
+ * What the target's engine says about the deployment (its pods, events, autoscaler), for a
+ * target that can tell. A deploy that failed stored no handle: the target is asked under the id
+ * the contract gives a failed deployment, since that is when its engine's words matter most.
+ */
+async function engineDetails(
+  state: ControlPlaneState,
+  record: DeploymentRecord,
+): Promise<DeploymentDetails | undefined> {
+  if (record.state === 'Deleting') return undefined;
+  try {
+    const target = await state.targets.get(record.target);
+    const handle = handleOf(record, target);
+    if (handle === undefined || target.details === undefined) return undefined;
+    return await target.details(handle);
+  } catch {
+    return undefined;
+  }
+}
+
 export async function deploymentView(
   state: ControlPlaneState,
   record: DeploymentRecord,
   endpoint: EndpointRecord,
 ): Promise<DeploymentView> {
   const stored = storedSpec(record);
-  const live = await liveStatus(state, record);
+  const [live, inspected] = await Promise.all([liveStatus(state, record), engineDetails(state, record)]);
   return {
     name: record.deploymentName,
     endpointName: record.endpointName,
@@ -46,6 +66,16 @@ export async function deploymentView(
       restarts: replica.restarts,
       reason: replica.reason ?? null,
     })),
+    scaling:
+      live?.scaling === undefined
+        ? null
+        : {
+            ...live.scaling,
+            utilization: live.scaling.utilization ?? null,
+            lastDecision: live.scaling.lastDecision ?? null,
+            lastPoll: live.scaling.lastPoll ?? null,
+          },
+    kubernetes: inspected?.kubernetes ?? null,
     traffic: endpoint.traffic[record.deploymentName] ?? 0,
     mirrorTraffic: endpoint.mirror[record.deploymentName] ?? 0,
     spec: stored.spec,

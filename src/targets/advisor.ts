@@ -23,6 +23,23 @@ export interface Workload {
   offline?: boolean;
   /** Default 'production'. */
   stage?: DeploymentStage;
+  /** What `berth profile` measured for the model; sizing starts from it instead of the file size. */
+  measured?: MeasuredSizing;
+}
+
+/** A model version's saved profile (core/model-profile.ts), as sizing reads it. */
+export interface MeasuredSizing {
+  /** Where the numbers come from, for the advice: e.g. `ocr-cls:1, profiled 2026-12-07 on local (2 cores)`. */
+  source: string;
+  peakRssBytes: number | null;
+  /** Peak RSS x 1.5: memory per replica to start from. */
+  memoryBytes: number | null;
+  cpu: number | null;
+  /** Requests/s one replica sustained within the SLO; null when no step was within it. */
+  maxSustainedRps: number | null;
+  maxConcurrentRequestsPerInstance: number | null;
+  /** max_batch_size of the best step (1: batching off); null when unmeasured. */
+  maxBatchSize: number | null;
 }
 
 export interface Sizing {
@@ -58,8 +75,12 @@ function modelNeed(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): numb
   return need === undefined || need <= 0 ? undefined : need;
 }
 
-/** 150% of what the model needs; undefined when that is not known. */
-export function startingMemory(workload: Pick<Workload, 'modelBytes' | 'memoryBytes'>): number | undefined {
+/** The measured start (peak RSS x 1.5) when profiled, else 150% of what the model needs; undefined when neither is known. */
+export function startingMemory(
+  workload: Pick<Workload, 'modelBytes' | 'memoryBytes' | 'measured'>,
+): number | undefined {
+  const measured = workload.measured?.memoryBytes;
+  if (measured !== undefined && measured !== null && measured > 0) return measured;
   const need = modelNeed(workload);
   return need === undefined ? undefined : Math.ceil(1.5 * need);
 }
@@ -95,7 +116,10 @@ function rank(capabilities: TargetCapabilities, workload: Workload, stage: Deplo
   const index = capabilities.stages.indexOf(stage);
   let score = index === -1 ? 10 : index;
   // An offline target is only worth its constraints when the workload must run offline.
-  if (capabilities.offline && workload.offline !== true) score += 5;
+  // A device fleet is the answer when the work must run with no link, and a poor one otherwise.
+  if (capabilities.offline && workload.offline !== true) score += 20;
+  // Batch work goes first to the target built for it; one that also runs it comes after.
+  if (workload.mode === 'batch' && !capabilities.usedFor.includes('batch')) score += 0.5;
   if (capabilities.eventDriven) {
     const sparse = workload.requestsPerSecond !== undefined && workload.requestsPerSecond < 1;
     score += sparse && workload.gpu !== true ? -0.5 : 5;
@@ -115,13 +139,58 @@ function describe(kind: TargetKind, workload: Workload, stage: DeploymentStage):
   return worksToday(capabilities, workload) ? text : `${text} (planned: not built yet)`;
 }
 
+/** Sizing from a saved profile: memory and CPU from the measured peak, replicas from the measured rate. */
+function measuredSizing(workload: Workload, measured: MeasuredSizing, stage: DeploymentStage): Sizing {
+  const unit = workload.mode === 'batch' ? 'worker' : 'replica';
+  const memoryBytes = startingMemory(workload);
+  const advice: string[] = [];
+  advice.push(
+    memoryBytes === undefined || measured.peakRssBytes === null
+      ? `the profile (${measured.source}) measured no memory peak: profile again, or start each ${unit} with 150% of what the loaded model needs`
+      : `start each ${unit} with ${formatBytes(memoryBytes)} of memory (150% of the ${formatBytes(measured.peakRssBytes)} peak measured by ${measured.source})` +
+          (measured.cpu === null ? '' : ` and ${measured.cpu} CPU`),
+  );
+  if (measured.maxConcurrentRequestsPerInstance !== null)
+    advice.push(
+      `set max_concurrent_requests_per_instance to ${measured.maxConcurrentRequestsPerInstance} (the best step within the SLO)`,
+    );
+  if (measured.maxBatchSize !== null)
+    advice.push(
+      measured.maxBatchSize > 1
+        ? `set batching: {enabled: true, max_batch_size: ${measured.maxBatchSize}} (the best throughput within the SLO)`
+        : 'leave batching off (max_batch_size 1 had the best throughput within the SLO)',
+    );
+  let instanceCount = 1;
+  const rps = workload.requestsPerSecond;
+  if (measured.maxSustainedRps === null || measured.maxSustainedRps <= 0) {
+    advice.push(
+      'no load step stayed within the SLO: scale up (more CPU or memory per replica) and profile again before scaling out',
+    );
+  } else if (rps === undefined) {
+    advice.push(
+      `one ${unit} sustained ${measured.maxSustainedRps} requests/s: pass --rps to get the ${unit} count`,
+    );
+  } else {
+    instanceCount = Math.max(1, Math.ceil(rps / measured.maxSustainedRps));
+    advice.push(
+      `run ${instanceCount} ${unit}${instanceCount === 1 ? '' : 's'} for ${rps} requests/s (one sustained ${measured.maxSustainedRps} requests/s)`,
+    );
+  }
+  if (stage === 'production' && workload.mode === 'realtime' && instanceCount < 2) {
+    instanceCount = 2;
+    advice.push('in production, run at least 2 replicas, so a restart or an update never stops serving');
+  }
+  return { memoryBytes, instanceCount, advice };
+}
+
 function sizing(workload: Workload, stage: DeploymentStage): Sizing {
+  if (workload.measured !== undefined) return measuredSizing(workload, workload.measured, stage);
   const unit = workload.mode === 'batch' ? 'worker' : 'replica';
   const memoryBytes = startingMemory(workload);
   const need = modelNeed(workload);
   const first =
     memoryBytes === undefined || need === undefined
-      ? `measure what the loaded model needs (its file size is a floor: berth model show; or pass --model-size / --memory here) and start each ${unit} with 150% of it`
+      ? `measure what the loaded model needs (berth profile MODEL, then --model here; its file size is a floor: berth model show; or pass --model-size / --memory here) and start each ${unit} with 150% of it`
       : `start each ${unit} with ${formatBytes(memoryBytes)} of memory (150% of the model's ${formatBytes(need)})`;
   const advice = [
     first,

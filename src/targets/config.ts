@@ -1,30 +1,25 @@
 /**
  * Target configs: one zod discriminated union keyed by `kind`. Each implemented target brings its
- * own schema from its folder (the cluster's from src/batch/cluster, where its engine lives); the
- * kinds not implemented yet accept a name and any settings, so a workspace can record them before
- * their adapters land.
+ * own schema from its folder (the cluster's from src/batch/cluster, where its engine lives).
  */
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
-import { nameSchema } from '../core/names.js';
 import { clusterTargetConfigSchema } from '../batch/cluster/config.js';
 import { containerTargetConfigSchema } from './container/config.js';
+import { edgeTargetConfigSchema } from './edge/config.js';
 import { functionTargetConfigSchema } from './function/config.js';
+import { kubernetesTargetConfigSchema } from './kubernetes/config.js';
 import { localTargetConfigSchema } from './local/config.js';
 import { sshTargetConfigSchema } from './ssh/config.js';
-
-function plannedTarget<K extends string>(kind: K) {
-  return z.looseObject({ kind: z.literal(kind), name: nameSchema.default(kind) });
-}
 
 export const targetConfigSchema = z.discriminatedUnion('kind', [
   localTargetConfigSchema,
   sshTargetConfigSchema,
   containerTargetConfigSchema,
-  plannedTarget('kubernetes'),
+  kubernetesTargetConfigSchema,
   clusterTargetConfigSchema,
   functionTargetConfigSchema,
-  plannedTarget('edge'),
+  edgeTargetConfigSchema,
 ]);
 
 export type TargetConfig = z.input<typeof targetConfigSchema>;

@@ -27,7 +27,7 @@ export interface DeploymentResolution {
 const scriptExtensions = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.py']);
 /** Targets whose replicas can start a Python worker (the machine's own interpreter). */
 /** The kinds of target whose replicas run Python scoring scripts. */
-const pythonKinds: ReadonlySet<TargetKind> = new Set(['local']);
+const pythonKinds: ReadonlySet<TargetKind> = new Set(['local', 'container']);
 
 async function mustExist(path: string, what: string, folder: boolean): Promise<void> {
   const info = await stat(path).catch(() => undefined);
@@ -71,6 +71,15 @@ async function resolveScript(
   return { codeDir: realDir, scoringScript: realScript };
 }
 
+/** `environment.conda_file`, relative to the YAML file's folder, when the environment is a mapping. */
+async function resolveCondaFile(spec: DeploymentSpec, baseDir: string): Promise<string | undefined> {
+  const environment = spec.environment;
+  if (typeof environment !== 'object' || typeof environment.conda_file !== 'string') return undefined;
+  const path = resolve(baseDir, environment.conda_file);
+  await mustExist(path, 'environment.conda_file', false);
+  return path;
+}
+
 async function resolveModelRef(
   spec: DeploymentSpec,
   models: Pick<ModelOperations, 'register'>,
@@ -107,6 +116,7 @@ export async function resolveDeployment(
       `code_configuration.scoring_script ${spec.code_configuration?.scoring_script}: Python scoring scripts run on targets of kind ${[...pythonKinds].join(', ')} (and berth serve), not on ${target} (${options.kind})`,
     );
   }
+  const condaFile = await resolveCondaFile(spec, baseDir);
   const reference = await resolveModelRef(spec, workspace.models, baseDir);
   const local = await workspace.models.localFiles(reference);
   const model = local.model;
@@ -133,6 +143,7 @@ export async function resolveDeployment(
     },
     scoringScript: script.scoringScript,
     codeDir: script.codeDir,
+    ...(condaFile === undefined ? {} : { condaFile }),
     ...settings,
   };
   // The stored spec names the exact version resolved now (a name alone means the latest), so an

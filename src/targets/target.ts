@@ -10,6 +10,7 @@
  * after a restart). The adapter owns its clients, processes and connections and frees them in close().
  */
 import type { Framework } from '../core/model.js';
+import type { KubernetesDetails } from '../core/specs/kubernetes-view.js';
 import type { DeploymentSettings, ResolvedProbe } from '../core/specs/settings.js';
 import type { ModelSignature } from '../core/tensor.js';
 
@@ -49,7 +50,7 @@ export interface TargetCapabilities {
   batch: boolean;
   /** 'host': whatever the machine has; true: can request GPUs; false: CPU only. */
   gpu: boolean | 'host';
-  /** Something adds and removes replicas or workers with the load (berth itself scales nothing). */
+  /** Something adds and removes replicas or workers with the load (berth's autoscaler, or the platform's). */
   autoscale: boolean;
   /** Largest model the target accepts; undefined: no limit of its own. */
   maxModelBytes: number | undefined;
@@ -93,6 +94,8 @@ export interface ResolvedDeployment extends DeploymentSettings {
   /** Absolute path of the scoring script; its folder is the code folder. */
   scoringScript: string | undefined;
   codeDir: string | undefined;
+  /** `environment.conda_file`, resolved: a Python scoring script's requirements on the container target. */
+  condaFile?: string;
 }
 
 /** What a target returns from deploy: JSON-serialisable, so the control plane can store it. */
@@ -124,6 +127,33 @@ export interface DeploymentStatus {
   /** Why the state is not Healthy (e.g. the scoring script's init error). */
   reason: string | undefined;
   replicas: ReplicaStatus[];
+  /** With scale_settings `target_utilization` on a target that autoscales: what the autoscaler did. */
+  scaling?: ScalingStatus;
+}
+
+/** An autoscaled deployment: replicas now and wanted, and the last change with its reason. */
+export interface ScalingStatus {
+  /** Ready replicas now. */
+  replicas: number;
+  /** Replicas the autoscaler wants (serving + starting). */
+  desired: number;
+  minInstances: number;
+  maxInstances: number;
+  targetUtilizationPercentage: number;
+  /** Mean utilization of the ready replicas at the last poll, percent. */
+  utilization: number | undefined;
+  /** The last change of `desired`: when (ISO 8601), from, to, and why. */
+  lastDecision: { at: string; from: number; to: number; reason: string } | undefined;
+  /** What the last poll concluded, also when it changed nothing. */
+  lastPoll: string | undefined;
+}
+
+/**
+ * What a target can tell about one deployment beyond its status, in its own engine's terms, read
+ * when someone asks (`endpoint show`), never on a request's path.
+ */
+export interface DeploymentDetails {
+  kubernetes?: KubernetesDetails;
 }
 
 export interface LogOptions {
@@ -171,4 +201,43 @@ export interface ComputeTarget {
    * request. Optional: a target without it is polled through status().
    */
   currentReplicas?(handle: DeploymentHandle): ReplicaStatus[];
+  /**
+   * A request waits for a deployment with no ready replica: start one if it was scaled to zero.
+   * Resolves true once a replica is ready, false after `timeoutMs` or when the deployment does not
+   * scale (nothing will start). Optional: a target without it never scales to zero.
+   */
+  awaitReplica?(handle: DeploymentHandle, timeoutMs: number): Promise<boolean>;
+  /**
+   * The deployment as its engine sees it (for a person reading `endpoint show`): more reads than
+   * status(), so it is never called on a request's path. A target with details() finds a
+   * deployment by its handle id alone (`<endpoint>/<deployment>`), so a deployment whose deploy
+   * failed (no handle stored) is described, and removed, under that id. Optional.
+   */
+  details?(handle: DeploymentHandle): Promise<DeploymentDetails>;
+  /**
+   * Told of every change of an endpoint's routing (traffic, mirror, keys, its deployments), and
+   * with `undefined` once the endpoint is gone: for a target that routes the endpoint's traffic in
+   * a place of its own as well (the Kubernetes target's in-cluster gateway). Optional: the other
+   * targets are routed by the control plane's gateway alone.
+   */
+  routeEndpoint?(endpoint: string, routing: EndpointRouting | undefined): Promise<void>;
+}
+
+/** An endpoint's routing, as the control plane's gateway holds it, for `routeEndpoint`. */
+export interface EndpointRouting {
+  authMode: 'key' | 'none';
+  keys: { primary: string; secondary: string | undefined } | undefined;
+  /** Deployment name → percentage of live traffic. */
+  traffic: Record<string, number>;
+  mirror: Record<string, number>;
+  deployments: {
+    name: string;
+    /** The target's name the deployment runs on (a target routes only its own). */
+    target: string;
+    /** Whether the target has deployed it (it has a handle); false while it is first created. */
+    deployed: boolean;
+    requestTimeoutMs: number;
+    maxConcurrentRequestsPerInstance: number;
+    instanceCount: number;
+  }[];
 }

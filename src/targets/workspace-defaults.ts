@@ -17,6 +17,8 @@ export function withWorkspaceDefaults<C extends Record<string, unknown> & { kind
       return { ...config, cacheDir: config.cacheDir ?? join(workspaceDir, 'cache', 'container') };
     case 'function':
       return { ...config, workDir: config.workDir ?? join(workspaceDir, 'function') };
+    case 'edge':
+      return { ...config, workDir: config.workDir ?? join(workspaceDir, 'edge') };
     default:
       return config;
   }

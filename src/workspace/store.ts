@@ -7,7 +7,8 @@
  * What it covers:
  * - model versions: allocation of the next version number of a name, atomically across
  *   processes (two `berth model create` runs never get the same number), lookup, listing,
- *   deletion guarded by the deployments that still use a version;
+ *   deletion guarded by the deployments that still use a version, and each version's measured
+ *   profile (`berth profile`), deleted with it;
  * - the deployment rows the guard reads (`recordDeployment` / `removeDeployment`), with what the
  *   control plane needs to redeploy them after a restart (spec, target, handle, state);
  * - endpoints: auth mode, keys, traffic and mirror shares, lifecycle state. Deleting an endpoint
@@ -24,6 +25,7 @@
  * never share or borrow it. After `close()` every method rejects.
  */
 import type { ModelVersion } from '../core/model.js';
+import type { ModelProfile } from '../core/model-profile.js';
 import type { DeploymentStateName } from '../core/specs/views.js';
 
 /** What a caller supplies to register a model version: the store assigns `version` and `createdAt`. */
@@ -135,6 +137,12 @@ export interface MetadataStore {
    * `countArtifactReferences`.
    */
   deleteModelVersion(name: string, version: number): Promise<void>;
+
+  /** Keeps what `berth profile` measured for a version, replacing an earlier profile; NOT_FOUND without the version. */
+  saveModelProfile(name: string, version: number, profile: ModelProfile): Promise<void>;
+
+  /** The version's measured profile; undefined when it was never profiled. Deleted with the version. */
+  getModelProfile(name: string, version: number): Promise<ModelProfile | undefined>;
 
   /** The deployments using a version, as `"<endpoint>/<deployment>"`, sorted. */
   modelUsers(name: string, version: number): Promise<string[]>;

@@ -100,10 +100,10 @@ test('the real executable: berth batch run, status, and its refusals', async () 
       ['batch', 'run', '-f', deployment, '--input', data, '--output', dir, '--target', 'kubernetes'],
       { workspace },
     );
-    assert.equal(badTarget.code, 8, badTarget.stderr);
+    assert.equal(badTarget.code, 2, badTarget.stderr);
     assert.match(
       badTarget.stderr,
-      /^berth: error: --target: target "kubernetes" will run batch jobs, but not yet: run batch jobs on local or cluster/,
+      /^berth: error: --target: kubernetes target kubernetes has no batchRedis: its batch workers share a Redis queue/,
     );
     const container = await runBerth(
       ['batch', 'run', '-f', deployment, '--input', data, '--output', dir, '--target', 'container'],

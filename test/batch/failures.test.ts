@@ -107,17 +107,18 @@ test('retry_settings.timeout: a hanging run() is killed, retried, then failed wi
 test('a mini-batch waiting in the engine for its slot neither runs alongside nor spends its timeout', async () => {
   await withBatchFixture(async (fixture) => {
     const log = join(fixture.dir, 'runs.log');
-    // Each run takes 0.3 s of the 0.5 s allowed; a mini-batch handed out while another runs waits
-    // up to 0.3 s for the slot, so a clock started at hand-out would time it out.
+    // Each run takes 0.8 s of the 1.2 s allowed (room for a loaded machine); a mini-batch handed out
+    // while another runs waits up to 0.8 s for the slot, so a clock started at hand-out would time
+    // it out.
     const timed = `
       import { appendFileSync } from 'node:fs';
       export async function run(paths, ctx) {
         appendFileSync(${JSON.stringify(log)}, 'start ' + ctx.miniBatch.index + ' ' + Date.now() + '\\n');
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await new Promise((resolve) => setTimeout(resolve, 800));
         appendFileSync(${JSON.stringify(log)}, 'end ' + ctx.miniBatch.index + ' ' + Date.now() + '\\n');
         return paths.map(() => 1);
       }`;
-    const status = await runScript(fixture, timed, { retry_settings: { max_retries: 0, timeout: 0.5 } });
+    const status = await runScript(fixture, timed, { retry_settings: { max_retries: 0, timeout: 1.2 } });
     assert.equal(status.state, 'completed', status.reason);
     assert.deepEqual(status.miniBatches, { total: 4, succeeded: 4, failed: 0, retried: 0, running: 0 });
     const events = (await readFile(log, 'utf8')).trimEnd().split('\n');

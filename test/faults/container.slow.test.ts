@@ -54,6 +54,14 @@ describe('faults on the container target', { skip }, () => {
     assert.deepEqual(JSON.parse(answer.body), { doubled: value * 2 });
   }
 
+  /** Waits for the replica's reason to match; a timeout says what the replica showed instead. */
+  async function reasonShows(pattern: RegExp, timeoutMs: number, what: string): Promise<void> {
+    await waitFor(() => pattern.test(replica().reason ?? ''), timeoutMs, what).catch((error: Error) => {
+      const { token: _token, ...seen } = replica();
+      throw new Error(`${error.message}: ${JSON.stringify(seen)}`);
+    });
+  }
+
   async function containerId(): Promise<string> {
     return (handle.data.replicas as { container: string }[])[0]!.container;
   }
@@ -96,8 +104,18 @@ describe('faults on the container target', { skip }, () => {
   it('a run that never returns: 504, the worker replaced (timeout), then correct answers', async () => {
     const stuck = await score({ loop: true });
     assert.equal(stuck.status, 504, stuck.body);
-    await waitFor(() => /\(timeout, 1 in all\)/.test(replica().reason ?? ''), 30_000, 'the timeout reason');
+    await reasonShows(/\(timeout, 1 in all\)/, 30_000, 'the timeout reason');
     await answersCorrectly(2);
+  });
+
+  it('a run that calls process.exit: 500 naming the exit, replaced (exit), then correct answers', async () => {
+    // Before the memory fault: what that one leaves behind (RSS the allocator keeps) must not
+    // decide whether this replica stays live.
+    const answer = await score({ exit: 3 });
+    assert.equal(answer.status, 500, answer.body);
+    assert.match(JSON.parse(answer.body).message, /exited with code 3/);
+    await reasonShows(/\(exit, 1 in all\)/, 30_000, 'the exit reason');
+    await answersCorrectly(4);
   });
 
   it('a run that fills Buffers past the limit: a clear error, and the replica recovers', async () => {
@@ -108,16 +126,14 @@ describe('faults on the container target', { skip }, () => {
       assert.match(JSON.parse(answer.body).message, /memory limit/);
     }
     // The reason follows the replica's status, read once per liveness period.
-    await waitFor(() => /memory|restart|exit/.test(replica().reason ?? ''), 30_000, 'the memory reason');
+    await reasonShows(/memory|restart|exit/, 30_000, 'the memory reason');
     await answersCorrectly(3);
-  });
-
-  it('a run that calls process.exit: 500 naming the exit, replaced (exit), then correct answers', async () => {
-    const answer = await score({ exit: 3 });
-    assert.equal(answer.status, 500, answer.body);
-    assert.match(JSON.parse(answer.body).message, /exited with code 3/);
-    await waitFor(() => /\(exit, 1 in all\)/.test(replica().reason ?? ''), 30_000, 'the exit reason');
-    await answersCorrectly(4);
+    // The replaced worker's Buffers went back to the system: the replica is not left near its limit.
+    const status = await readReplicaStatus(replica().url!, replica().token, 5000);
+    assert.ok(
+      status !== undefined && status.memory.rssBytes < status.memory.limitBytes / 2,
+      JSON.stringify(status?.memory),
+    );
   });
 
   it('the server process killed with SIGKILL: the engine restarts the container, the reason says so', async () => {
@@ -132,11 +148,7 @@ describe('faults on the container target', { skip }, () => {
     process.kill(server, 'SIGKILL');
     await waitFor(() => replica().restarts > before, 60_000, 'the restart to be counted');
     await answersCorrectly(5);
-    await waitFor(
-      () => /ready again after: .*(exit code 137|restarted)/.test(replica().reason ?? ''),
-      30_000,
-      'the restart reason',
-    );
+    await reasonShows(/ready again after: .*(exit code 137|restarted)/, 30_000, 'the restart reason');
   });
 
   it('a container killed from outside is started again by berth', async () => {
@@ -146,6 +158,6 @@ describe('faults on the container target', { skip }, () => {
       .kill({ signal: 'SIGKILL' });
     await waitFor(() => replica().restarts > before, 60_000, 'berth to start it again');
     await answersCorrectly(6);
-    await waitFor(() => /started again/.test(replica().reason ?? ''), 30_000, 'the started-again reason');
+    await reasonShows(/started again/, 30_000, 'the started-again reason');
   });
 });

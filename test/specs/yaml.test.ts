@@ -80,7 +80,8 @@ data_collector:
     const { spec, warnings } = parseDeploymentYaml(text, 'k8s.yml');
     const byPath = new Map(warnings.map((w) => [w.path, formatSpecIssue(w)]));
     assert.match(byPath.get('environment') ?? '', /^k8s\.yml:9: environment: ignored on target "local"/);
-    assert.match(byPath.get('scale_settings') ?? '', /^k8s\.yml:26: scale_settings: .*does not autoscale/);
+    // local autoscales (targets/autoscale): scale_settings is honoured there, with no warning.
+    assert.equal(byPath.get('scale_settings'), undefined);
     assert.match(byPath.get('app_insights_enabled') ?? '', /^k8s\.yml:28: /);
     assert.match(byPath.get('instance_type') ?? '', /^k8s\.yml:29: /);
     assert.match(byPath.get('data_collector.rolling_rate') ?? '', /^k8s\.yml:34: /);

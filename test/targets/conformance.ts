@@ -47,6 +47,12 @@ export interface ConformanceOptions {
    * see it; the suite expects none after remove(). Default: only the replica URLs are checked.
    */
   leftovers?(handles: readonly DeploymentHandle[]): Promise<string[]>;
+  /**
+   * A second deploy() of a running deployment adopts it (the same handle id, the same replicas)
+   * instead of refusing it with CONFLICT: a target whose deployments outlive the control plane
+   * (kubernetes), which redeploys its stored deployments after a restart. Default false.
+   */
+  redeployAdopts?: boolean;
 }
 
 /** Three rows of x, and y by hand: 0.5·x₀ − x₁ + 2·x₂ + 0.25 (all exact in FP32). */
@@ -190,7 +196,18 @@ export function describeTargetConformance(
           await readyUrls(),
           status.replicas.map((replica) => replica.url),
         );
-        await assert.rejects(target.deploy(spec, noProgress), (error) => hasErrorCode(error, 'CONFLICT'));
+        if (options.redeployAdopts) {
+          const ids = (replicas: ReplicaStatus[]) => replicas.map((replica) => replica.id).sort();
+          const again = await target.deploy(spec, noProgress);
+          assert.equal(again.id, handle.id);
+          assert.deepEqual(
+            ids((await target.status(handle)).replicas),
+            ids(status.replicas),
+            'the same replicas',
+          );
+        } else {
+          await assert.rejects(target.deploy(spec, noProgress), (error) => hasErrorCode(error, 'CONFLICT'));
+        }
       });
 
       it('answers only the gateway: a request without the replica token gets 401, health stays open', async () => {

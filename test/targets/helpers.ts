@@ -60,6 +60,7 @@ export function deploymentSpec(
     model,
     scoringScript: undefined,
     codeDir: undefined,
+    condaFile: undefined,
     instanceCount: 1,
     requestSettings: { requestTimeoutMs: 5000, maxConcurrentRequestsPerInstance: 4, maxQueueWaitMs: 500 },
     livenessProbe: fastProbe,

@@ -141,14 +141,23 @@ describe('capabilities table and registry', () => {
       (error: Error) =>
         hasErrorCode(error, 'INVALID_SPEC') &&
         error.message ===
-          'target "dev-docker" (container) runs no batch jobs: run batch jobs on local or cluster (berth target list)',
+          'target "dev-docker" (container) runs no batch jobs: run batch jobs on local or ssh or kubernetes or cluster (berth target list)',
     );
+    // Kubernetes runs batch workers of a Redis queue: without the Redis, it says which setting is missing.
     assert.throws(
-      () => openBatchTarget({ kind: 'kubernetes' }),
+      () => openBatchTarget({ kind: 'kubernetes', kubeconfig: '/nonexistent/kubeconfig' }),
       (error: Error) =>
-        hasErrorCode(error, 'NOT_IMPLEMENTED') &&
-        /^target "kubernetes" will run batch jobs, but not yet/.test(error.message),
+        hasErrorCode(error, 'INVALID_SPEC') &&
+        /^kubernetes target kubernetes has no batchRedis/.test(error.message),
     );
+    const kubernetes = openBatchTarget({
+      kind: 'kubernetes',
+      name: 'prod',
+      kubeconfig: '/nonexistent/kubeconfig',
+      batchRedis: 'redis://127.0.0.1:6379',
+    });
+    assert.equal(kubernetes.engine, 'kubernetes');
+    assert.equal(kubernetes.config.kubeconfig, '/nonexistent/kubeconfig');
   });
 });
 
@@ -161,14 +170,18 @@ describe('recommendTarget', () => {
     assert.equal(recommendTarget({ ...base, mode: 'realtime', stage: 'test' }).target, 'container');
     assert.equal(recommendTarget({ ...base, mode: 'batch' }).target, 'cluster');
     assert.equal(recommendTarget({ ...base, mode: 'batch', stage: 'dev' }).target, 'local');
-    // Production real-time fits Kubernetes best, but it is planned: shown as such, not recommended.
+    // Production real-time fits Kubernetes best, and it serves real-time traffic today.
     const production = recommendTarget({ ...base, mode: 'realtime', stage: 'production' });
-    assert.ok(works(production.target, 'realtime'), production.target);
-    assert.deepEqual(production.planned[0], {
-      target: 'kubernetes',
-      reason:
-        '"kubernetes" is for production real-time; suits the production stage; scales with the load (planned: not built yet)',
-    });
+    assert.equal(production.target, 'kubernetes');
+    assert.equal(
+      production.reason,
+      '"kubernetes" is for production real-time; suits the production stage; scales with the load',
+    );
+    // Its batch work runs too (workers on the cluster engine's queue), but the cluster target is
+    // the one made for batch: Kubernetes is an alternative.
+    const batch = recommendTarget({ ...base, mode: 'batch', stage: 'production' });
+    assert.equal(batch.target, 'cluster');
+    assert.ok(batch.alternatives.some((choice) => choice.target === 'kubernetes'));
   });
 
   it('never recommends a planned target ahead of one that works', () => {
@@ -189,21 +202,22 @@ describe('recommendTarget', () => {
         assert.match(choice.reason, /\(planned: not built yet\)$/, label);
       }
     }
-    // A GPU model goes to the host's GPU on local, not to the planned Kubernetes row.
+    // A GPU model goes to Kubernetes (nvidia.com/gpu requests); the host's GPU on local is the alternative.
     const gpu = recommendTarget({ ...base, mode: 'realtime', gpu: true });
-    assert.equal(gpu.target, 'local');
-    assert.match(gpu.reason, /uses the host's GPU/);
-    assert.ok(gpu.planned.some((choice) => choice.target === 'kubernetes'));
-    // Sparse traffic suits a function; offline work suits an edge device, which is planned.
+    assert.equal(gpu.target, 'kubernetes');
+    assert.ok(
+      gpu.alternatives.some(
+        (choice) => choice.target === 'local' && /uses the host's GPU/.test(choice.reason),
+      ),
+    );
+    assert.ok(!gpu.planned.some((choice) => choice.target === 'kubernetes'));
+    // Sparse traffic suits a function; offline work suits an edge device, and only offline work.
     assert.ok(
       works(recommendTarget({ ...base, mode: 'realtime', requestsPerSecond: 0.1 }).target, 'realtime'),
     );
     const offline = recommendTarget({ ...base, mode: 'realtime', offline: true });
-    assert.equal(offline.target, 'local');
-    assert.match(
-      offline.reason,
-      /^no target that works today fits every requirement .*; planned: edge; local has no limits/,
-    );
+    assert.equal(offline.target, 'edge');
+    assert.match(offline.reason, /"edge" is for on-device inference, offline/);
   });
 
   it('says nothing scales the cluster', () => {
@@ -271,7 +285,7 @@ describe('validateForTarget', () => {
     assert.match(refused(memory, 'container'), /at most 48 GB of memory/);
     assert.match(
       refused({ ...spec, target: 'batch' }, 'cluster'),
-      /runs batch jobs only, no real-time serving; use target kind "(local|container|function)" instead/,
+      /runs batch jobs only, no real-time serving; use target kind "(local|container|function|kubernetes)" instead/,
     );
   });
   it('returns warnings for fields the target ignores', () => {

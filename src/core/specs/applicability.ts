@@ -31,7 +31,7 @@ export const deploymentFieldRules: Record<string, FieldRule> = {
     why: 'replicas run where the target puts them; size them with resources',
   },
   scale_settings: {
-    honouredBy: ['kubernetes'],
+    honouredBy: ['kubernetes', 'local', 'container', 'ssh'],
     why: {
       function:
         "the function host scales by the target's own settings (maxInstances, idleTimeoutMs: berth target create)",
@@ -42,7 +42,7 @@ export const deploymentFieldRules: Record<string, FieldRule> = {
     honouredBy: ['kubernetes'],
     why: {
       container:
-        "the image is built from the target's base image (berth target create --base-image, default node:20-bookworm-slim) with berth's scoring server: an Azure environment's image and conda file are not used",
+        "the image is built from the target's base image (berth target create --base-image, default node:20-bookworm-slim) with berth's scoring server: an Azure environment's image is not used (for a Python scoring script, its conda_file's dependencies are installed from this machine's Debian packages)",
       function:
         "a function package runs on the platform's Node.js runtime (here, this machine's): an Azure environment's image and conda file are not used",
       '*': "replicas run berth's scoring server on this machine's Node.js, not in an image",
@@ -145,7 +145,15 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
   model: { '*': read('the model files the scoring server loads, verified by sha256') },
   scoringScript: { '*': read('the entry script the scoring server runs') },
   codeDir: { '*': read('the code folder (the working folder; copied into the image on container)') },
+  condaFile: {
+    container: read("a Python scoring script's requirements, installed into the image from Debian packages"),
+    '*': { use: 'ignored', why: 'the environment field says why (no image is built)' },
+  },
   instanceCount: {
+    edge: {
+      use: 'ignored',
+      why: "every device of the target's group runs one scoring server: the group's devices are the instances",
+    },
     function: {
       use: 'ignored',
       why: "instances start per request (up to the target's maxInstances) and stop when idle; it still sizes the gateway's admission bound (2 × max_concurrent_requests_per_instance × instance_count)",
@@ -164,6 +172,10 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
     '*': { use: 'ignored', why: deploymentFieldRules['request_settings.max_queue_wait_ms']!.why as string },
   },
   livenessProbe: {
+    edge: {
+      use: 'ignored',
+      why: 'a device restarts its scoring server when the process ends, and probes nothing',
+    },
     function: {
       use: 'ignored',
       why: 'a function instance lives for its invocations: one that fails or times out is stopped, and the next request starts another',
@@ -174,6 +186,10 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
     '*': { use: 'ignored', why: deploymentFieldRules['liveness_probe.success_threshold']!.why as string },
   },
   readinessProbe: {
+    edge: {
+      use: 'ignored',
+      why: 'a device moves traffic to a new version once its scoring server listens, and probes nothing',
+    },
     function: {
       use: 'ignored',
       why: 'each deploy and update proves the package with one cold start instead (/v2/health/ready)',
@@ -187,20 +203,39 @@ export const resolvedFieldUse: Readonly<Record<string, Readonly<Record<string, F
     ssh: read('scoring worker threads per replica on the machine (not a limit: validate.ts warns)'),
     container: read('the container CPU limit (NanoCpus) and scoring worker threads'),
     function: read('scoring worker threads per instance (not a limit: validate.ts warns)'),
+    edge: read('scoring worker threads on each device (not a limit: validate.ts warns)'),
+    kubernetes: read("the pod's CPU request and limit, and scoring worker threads"),
   },
   'resources.memoryBytes': {
     local: read("BERTH_MEMORY_LIMIT_BYTES: the scoring server's whole-process limit (validate.ts says so)"),
     ssh: { use: 'checked', by: 'validate.ts warns that ssh does not enforce it' },
     container: read('the container memory limit, checked against the 48 GB row'),
     function: { use: 'checked', by: 'validate.ts warns that the function host does not enforce it' },
+    edge: read("the scoring server's whole-process limit on each device (validate.ts says so)"),
+    kubernetes: read("the pod's memory request and limit"),
   },
   'resources.gpu': {
     local: read("the CUDA execution provider on the host's GPU (validate.ts says so)"),
     ssh: read("the CUDA execution provider on the machine's GPU (validate.ts says so)"),
     container: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only container row' },
     function: { use: 'checked', by: 'validate.ts refuses a GPU on the CPU-only function row' },
+    edge: read("the CUDA execution provider on the device's GPU"),
+    kubernetes: read('the nvidia.com/gpu limit: the scheduler places the pod on a node with that many GPUs'),
   },
   'dataCollection.enabled': { '*': read("the scoring server's data collector") },
+  scaleSettings: {
+    local: read('the autoscaler (targets/autoscale): replicas between min and max, scale to zero'),
+    container: read('the autoscaler (targets/autoscale): containers between min and max, scale to zero'),
+    ssh: read(
+      'the autoscaler (targets/autoscale): replicas on the machine between min and max, scale to zero',
+    ),
+    kubernetes: read('the HorizontalPodAutoscaler (min, max, target CPU %) and its behavior'),
+    function: {
+      use: 'ignored',
+      why: (deploymentFieldRules.scale_settings!.why as Record<string, string>)['function']!,
+    },
+    '*': { use: 'ignored', why: 'the target does not autoscale: instance_count replicas are kept' },
+  },
   'dataCollection.samplingRate': { '*': read("the scoring server's data collector") },
 };
 
@@ -296,7 +331,7 @@ export function deploymentFieldWarnings(
       path: 'type',
       message:
         `the file is a Kubernetes online deployment, but target ${describeTarget(target)} is not Kubernetes: ` +
-        `it runs as ${target.kind} replicas, with no Kubernetes Deployment, Service or autoscaler. ` +
+        `it runs as ${target.kind} replicas, with no Kubernetes Deployment, Service or HorizontalPodAutoscaler (scale_settings go to berth's own autoscaler where the target has one, and are listed above where it has none). ` +
         'To deploy to Kubernetes, name a kubernetes target (target: NAME, from berth target create NAME --type kubernetes)',
     });
   }

@@ -98,8 +98,15 @@ export const deploymentSpecSchema = z.strictObject({
       type: z.enum(['default', 'target_utilization']).optional(),
       min_instances: z.number().int().min(0).optional(),
       max_instances: z.number().int().min(1).optional(),
-      polling_interval: z.number().int().min(1).optional(),
+      /** Seconds between utilization readings (Azure: whole seconds; berth also takes fractions). */
+      polling_interval: z.number().min(0.05).max(3600).optional(),
       target_utilization_percentage: z.number().int().min(1).max(100).optional(),
+      /** berth: seconds above the target before replicas are added. Default polling_interval (above at two polls in a row). */
+      scale_up_delay: z.number().min(0).max(3600).optional(),
+      /** berth: seconds with more replicas than needed before one is removed. Default 60. */
+      scale_down_delay: z.number().min(0).max(86_400).optional(),
+      /** berth: with min_instances 0, seconds without a request before the last replica stops. Default 300. */
+      idle_timeout: z.number().min(0).max(86_400).optional(),
     })
     .optional(),
   resources: z

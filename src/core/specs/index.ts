@@ -31,15 +31,33 @@ export {
   type ResolvedProbe,
 } from './settings.js';
 export {
+  initialInstances,
+  maxInstances,
+  resolveScaleSettings,
+  scaleDefaults,
+  type ResolvedScaleSettings,
+  type TargetUtilization,
+} from './scale-settings.js';
+export {
   deploymentStates,
   deploymentViewSchema,
   endpointKeysSchema,
   endpointViewSchema,
   replicaViewSchema,
+  scalingViewSchema,
   serverStatusSchema,
   type DeploymentStateName,
   type DeploymentView,
   type EndpointKeys,
   type EndpointView,
+  type ScalingView,
   type ServerStatus,
 } from './views.js';
+export {
+  kubernetesDetailsSchema,
+  type KubernetesAutoscaler,
+  type KubernetesCondition,
+  type KubernetesDetails,
+  type KubernetesEvent,
+  type KubernetesPod,
+} from './kubernetes-view.js';

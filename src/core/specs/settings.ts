@@ -6,6 +6,7 @@
  */
 import type { DeploymentSpec, ProbeSpec } from './deployment.js';
 import { parseCpu, parseMemory } from './quantities.js';
+import { resolveScaleSettings, type ResolvedScaleSettings } from './scale-settings.js';
 
 export interface ResolvedProbe {
   initialDelayMs: number;
@@ -28,6 +29,12 @@ export interface DeploymentSettings {
   batching: { enabled: boolean; maxBatchSize: number; maxQueueDelayMs: number };
   resources: { cpu: number | undefined; memoryBytes: number | undefined; gpu: number };
   dataCollection: { enabled: boolean; samplingRate: number } | undefined;
+  /**
+   * `default` keeps instanceCount; `target_utilization` scales between min and max
+   * (scale-settings.ts). Always filled by resolution; absent in a deployment resolved before scale
+   * settings were read, which means `default`.
+   */
+  scaleSettings?: ResolvedScaleSettings;
 }
 
 /** Azure ML's probe defaults, in seconds. */
@@ -97,5 +104,6 @@ export function resolveDeploymentSettings(spec: DeploymentSpec): DeploymentSetti
     dataCollection: collecting
       ? { enabled: true, samplingRate: spec.data_collector?.sampling_rate ?? 1 }
       : undefined,
+    scaleSettings: resolveScaleSettings(spec),
   };
 }

@@ -4,6 +4,7 @@
  * checks every answer it reads (the API is a process boundary).
  */
 import { z } from 'zod';
+import { kubernetesDetailsSchema } from './kubernetes-view.js';
 
 export const deploymentStates = [
   'Creating',
@@ -23,6 +24,19 @@ export const replicaViewSchema = z.object({
   reason: z.string().nullable(),
 });
 
+/** An autoscaled deployment's replicas now and wanted, and the last scaling decision. */
+export const scalingViewSchema = z.object({
+  replicas: z.number(),
+  desired: z.number(),
+  minInstances: z.number(),
+  maxInstances: z.number(),
+  targetUtilizationPercentage: z.number(),
+  utilization: z.number().nullable(),
+  lastDecision: z.object({ at: z.string(), from: z.number(), to: z.number(), reason: z.string() }).nullable(),
+  lastPoll: z.string().nullable(),
+});
+export type ScalingView = z.output<typeof scalingViewSchema>;
+
 export const deploymentViewSchema = z.object({
   name: z.string(),
   endpointName: z.string(),
@@ -32,6 +46,10 @@ export const deploymentViewSchema = z.object({
   reason: z.string().nullable(),
   instanceCount: z.number(),
   replicas: z.array(replicaViewSchema),
+  /** With scale_settings target_utilization on a target that autoscales; else null. */
+  scaling: scalingViewSchema.nullable().optional(),
+  /** On a Kubernetes target: replicas, autoscaler, pods and recent events, from the cluster; else null. */
+  kubernetes: kubernetesDetailsSchema.nullable().optional(),
   traffic: z.number(),
   mirrorTraffic: z.number(),
   /** The stored spec (Azure-shaped YAML fields), as `deployment update --set` edits it. */

@@ -9,10 +9,13 @@
 import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
+import { scoringProcessEnv, scoringProcessFlags } from '../../core/heap-headroom.js';
 import type { ScoringOptions } from '../../scoring/options.js';
 import { scoringOptionsFor } from '../shared/scoring-options.js';
 import type { ResolvedDeployment } from '../target.js';
+import { isPythonScript } from '../../scoring/runtimes/python/index.js';
 import { esbuildBinaryInImage, hashFolder, serverDirInImage, type ServerBundle } from './bundle.js';
+import { deploymentRequirements, pythonLayer } from './python-layer.js';
 import type { TarEntry } from './tar.js';
 
 export const containerPort = 5001;
@@ -20,7 +23,12 @@ export const modelDirInImage = '/berth/model';
 export const codeDirInImage = '/berth/code';
 export const configFileInImage = '/berth/config/scoring.json';
 
-export type LayerName = 'server' | 'model' | 'app';
+/**
+ * `job`: a command job's image (src/jobs/container/image.ts), on the base or on the python layer;
+ * `worker`: a Kubernetes target's batch worker image (src/targets/kubernetes/worker-image.ts);
+ * `gateway`: the Kubernetes target's in-cluster gateway (kubernetes/gateway-image.ts), on the base.
+ */
+export type LayerName = 'server' | 'python' | 'model' | 'app' | 'job' | 'worker' | 'gateway';
 
 export interface ImageLayer {
   name: LayerName;
@@ -36,9 +44,12 @@ export interface ImageLayer {
 
 export interface ImagePlan {
   baseImage: string;
-  layers: [ImageLayer, ImageLayer, ImageLayer];
+  /** server, python (for a `.py` scoring script), model, app: the app layer is last. */
+  layers: ImageLayer[];
   /** The app layer's key: two deploys with the same key run the same image. */
   key: string;
+  /** What the plan could not honour as written (e.g. a requirement's version). */
+  warnings: string[];
 }
 
 function sha256(...parts: string[]): string {
@@ -109,12 +120,22 @@ export function containerScoringOptions(spec: ResolvedDeployment): ScoringOption
 const healthCommand = `require('http').get('http://127.0.0.1:${containerPort}/',(r)=>process.exit(r.statusCode<400?0:1)).on('error',()=>process.exit(1))`;
 
 /** The command a container runs, and the engine-side health check on the liveness route. */
-export const serverCommand = ['node', `${serverDirInImage}/main.js`, '--config', configFileInImage];
+export const serverCommand = [
+  'node',
+  ...scoringProcessFlags(),
+  `${serverDirInImage}/main.js`,
+  '--config',
+  configFileInImage,
+];
 export const healthCheckCommand = ['CMD', 'node', '-e', healthCommand];
 
 const serverInstructions = [
   `COPY server/ ${serverDirInImage}/`,
-  `ENV NODE_ENV=production ESBUILD_BINARY_PATH=${esbuildBinaryInImage} AZUREML_MODEL_DIR=${modelDirInImage} BERTH_MODEL_DIR=${modelDirInImage}`,
+  `ENV ${Object.entries(scoringProcessEnv)
+    .map(([name, value]) => `${name}=${value} `)
+    .join(
+      '',
+    )}NODE_ENV=production ESBUILD_BINARY_PATH=${esbuildBinaryInImage} AZUREML_MODEL_DIR=${modelDirInImage} BERTH_MODEL_DIR=${modelDirInImage}`,
   `WORKDIR ${codeDirInImage}`,
   `EXPOSE ${containerPort}`,
   `CMD ${JSON.stringify(serverCommand)}`,
@@ -127,6 +148,7 @@ export async function planImage(
   spec: ResolvedDeployment,
   bundle: ServerBundle,
   baseImage: string,
+  cacheDir: string,
 ): Promise<ImagePlan> {
   const config = `${JSON.stringify(containerScoringOptions(spec), null, 2)}\n`;
   const codeSha = spec.codeDir === undefined ? 'none' : await hashFolder(spec.codeDir);
@@ -134,12 +156,16 @@ export async function planImage(
   // Each key covers the layer's instructions too, so a berth that writes them differently never
   // reuses an image an older one built.
   const serverKey = sha256('server', baseImage, bundle.sha256, ...serverInstructions);
+  const python = isPythonScript(spec.scoringScript)
+    ? await pythonLayer(serverKey, deploymentRequirements(spec), cacheDir)
+    : undefined;
+  const belowModel = python?.layer.key ?? serverKey;
   const modelFiles = await folderEntries(spec.model.modelDir, 'model');
   // The artifact's sha256 names the model; its file names and sizes guard against a caller that
   // passes the same sha256 for different files (they cost a stat each, not a read).
   const modelKey = sha256(
     'model',
-    serverKey,
+    belowModel,
     spec.model.sha256,
     await listing(modelFiles),
     ...modelInstructions,
@@ -158,6 +184,7 @@ export async function planImage(
   return {
     baseImage,
     key: appKey,
+    warnings: python?.warnings ?? [],
     layers: [
       {
         name: 'server',
@@ -166,6 +193,7 @@ export async function planImage(
         files: await folderEntries(bundle.dir, 'server'),
         labels: { ...common, 'berth.layer': 'server', 'berth.key': serverKey },
       },
+      ...(python === undefined ? [] : [{ ...python.layer, labels: { ...common, ...python.layer.labels } }]),
       {
         name: 'model',
         key: modelKey,
@@ -219,7 +247,7 @@ export function combinedContext(plan: ImagePlan): TarEntry[] {
     `FROM ${plan.baseImage}`,
     ...plan.layers.flatMap((layer) => layer.instructions),
     `HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ${JSON.stringify(healthCheckCommand.slice(1))}`,
-    labelInstruction(plan.layers[2].labels),
+    labelInstruction(plan.layers[plan.layers.length - 1]!.labels),
     '',
   ].join('\n');
   return [

@@ -105,10 +105,22 @@ export async function hashFolder(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function writeBundle(dir: string, version: string): Promise<void> {
+/**
+ * What a bundle is made from: the scoring server (`server`), or `berth worker` alone (`worker`,
+ * what the Kubernetes target's batch worker image runs: src/cli/worker-main.ts). The worker's entry
+ * is the CLI's own command, so a worker pod takes exactly the flags `berth worker` takes.
+ */
+export type BundleKind = 'server' | 'worker';
+
+function entryPoints(kind: BundleKind): Record<string, string> {
+  if (kind === 'worker') return { main: join(scoringDir, '..', 'cli', 'worker-main.js') };
+  return { main: join(scoringDir, 'main.js'), worker: join(scoringDir, 'engine', 'worker.js') };
+}
+
+async function writeBundle(dir: string, version: string, kind: BundleKind): Promise<void> {
   const packageDir = findUp(scoringDir, join('proto', 'grpc_service.proto'));
   await build({
-    entryPoints: { main: join(scoringDir, 'main.js'), worker: join(scoringDir, 'engine', 'worker.js') },
+    entryPoints: entryPoints(kind),
     outdir: dir,
     bundle: true,
     platform: 'node',
@@ -117,7 +129,8 @@ async function writeBundle(dir: string, version: string): Promise<void> {
     minify: false,
     legalComments: 'none',
     logLevel: 'silent',
-    external: ['onnxruntime-node', 'esbuild'],
+    // cpu-features: ssh2's optional native helper, which ssh2 does without (command jobs' ssh).
+    external: ['onnxruntime-node', 'esbuild', 'cpu-features'],
     // CommonJS packages (grpc-js) call require(); an ES module has none until it is made.
     banner: {
       js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);",
@@ -125,7 +138,7 @@ async function writeBundle(dir: string, version: string): Promise<void> {
   });
   await writeFile(
     join(dir, 'package.json'),
-    `${JSON.stringify({ name: 'berth-scoring-server', version, type: 'module', private: true }, null, 2)}\n`,
+    `${JSON.stringify({ name: kind === 'server' ? 'berth-scoring-server' : 'berth-worker', version, type: 'module', private: true }, null, 2)}\n`,
   );
   await mkdir(join(dir, 'proto'), { recursive: true });
   await cp(join(packageDir, 'proto'), join(dir, 'proto'), { recursive: true });
@@ -141,40 +154,61 @@ async function writeBundle(dir: string, version: string): Promise<void> {
   }
 }
 
-const bundles = new Map<string, Promise<ServerBundle>>();
+const bundles = new Map<string, Promise<{ dir: string; sha256: string }>>();
 
 function berthVersion(): string {
   const root = findUp(here, 'package.json');
   return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function makeBundle(cacheDir: string): Promise<ServerBundle> {
-  const version = berthVersion();
-  const staging = join(cacheDir, `server-staging-${process.pid}-${Date.now()}`);
-  try {
-    await writeBundle(staging, version);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    const message = error instanceof Error ? error.message : String(error);
-    throw new BerthError('INTERNAL', `cannot bundle the scoring server: ${message}`, { cause: error });
+/**
+ * The folder `write` fills, under `cacheDir` as `<name>-<sha256 prefix>`, made once per process per
+ * name and folder (a failed build is retried next time). `what` names it in the error.
+ */
+export function cachedBundle(
+  cacheDir: string,
+  name: string,
+  what: string,
+  write: (dir: string) => Promise<void>,
+): Promise<{ dir: string; sha256: string }> {
+  const key = `${name}\0${cacheDir}`;
+  let bundle = bundles.get(key);
+  if (bundle === undefined) {
+    bundle = (async () => {
+      await mkdir(cacheDir, { recursive: true });
+      const staging = join(cacheDir, `${name}-staging-${process.pid}-${Date.now()}`);
+      try {
+        await write(staging);
+      } catch (error) {
+        await rm(staging, { recursive: true, force: true });
+        const message = error instanceof Error ? error.message : String(error);
+        throw new BerthError('INTERNAL', `cannot bundle ${what}: ${message}`, { cause: error });
+      }
+      const sha256 = await hashFolder(staging);
+      const dir = join(cacheDir, `${name}-${sha256.slice(0, 16)}`);
+      if (existsSync(dir)) await rm(staging, { recursive: true, force: true });
+      else await rename(staging, dir);
+      return { dir, sha256 };
+    })();
+    bundles.set(key, bundle);
+    void bundle.catch(() => bundles.delete(key));
   }
-  const sha256 = await hashFolder(staging);
-  const dir = join(cacheDir, `server-${sha256.slice(0, 16)}`);
-  if (existsSync(dir)) await rm(staging, { recursive: true, force: true });
-  else await rename(staging, dir);
-  return { dir, sha256, version };
+  return bundle;
+}
+
+async function bundleOf(cacheDir: string, kind: BundleKind): Promise<ServerBundle> {
+  const version = berthVersion();
+  const what = kind === 'server' ? 'the scoring server' : 'the batch worker';
+  const bundle = await cachedBundle(cacheDir, kind, what, (dir) => writeBundle(dir, version, kind));
+  return { ...bundle, version };
 }
 
 /** The server bundle under `cacheDir`, built once per process (a failed build is retried next time). */
 export function serverBundle(cacheDir: string): Promise<ServerBundle> {
-  let bundle = bundles.get(cacheDir);
-  if (bundle === undefined) {
-    bundle = (async () => {
-      await mkdir(cacheDir, { recursive: true });
-      return makeBundle(cacheDir);
-    })();
-    bundles.set(cacheDir, bundle);
-    void bundle.catch(() => bundles.delete(cacheDir));
-  }
-  return bundle;
+  return bundleOf(cacheDir, 'server');
+}
+
+/** `berth worker` bundled the same way (main.js and the same runtime packages), once per process. */
+export function workerBundle(cacheDir: string): Promise<ServerBundle> {
+  return bundleOf(cacheDir, 'worker');
 }

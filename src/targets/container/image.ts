@@ -7,7 +7,7 @@
 import { BerthError, toBerthError } from '../../core/errors.js';
 import type { Progress } from '../target.js';
 import { layerDockerfile, layerTag, type ImageLayer, type ImagePlan } from './build-context.js';
-import { engineError, type Engine } from './engine.js';
+import { connectEngine, engineError, type Engine } from './engine.js';
 import { tarStream } from './tar.js';
 
 export interface ImageResult {
@@ -42,7 +42,6 @@ export async function findImage(
 }
 
 async function buildLayer(
-  engine: Engine,
   dockerHost: string,
   from: string,
   layer: ImageLayer,
@@ -54,8 +53,12 @@ async function buildLayer(
     ...layer.files,
   ]);
   let stream: NodeJS.ReadableStream;
+  // A build is not bound by the API timeout (config.ts: apiTimeoutMs): a large layer (PyTorch's
+  // Python layer is 1.6 GB) can keep the engine silent for minutes while it is unpacked and
+  // committed, and the shared client's idle timeout would cut the build's connection.
+  const builder = connectEngine(dockerHost, 0);
   try {
-    stream = await engine.buildImage(context, {
+    stream = await builder.buildImage(context, {
       t: tag,
       rm: true,
       forcerm: true,
@@ -68,7 +71,7 @@ async function buildLayer(
   let step = 'the first step';
   const recent: string[] = [];
   const messages = await new Promise<BuildMessage[]>((resolve, reject) => {
-    engine.modem.followProgress(
+    builder.modem.followProgress(
       stream,
       (error: Error | null, output: BuildMessage[]) => (error === null ? resolve(output) : reject(error)),
       (message: BuildMessage) => {
@@ -120,7 +123,7 @@ export async function ensureImage(
     if (pending === undefined) {
       const started = Date.now();
       progress(`image ${layer.name} layer: building ${layerTag(layer)} from ${from}`);
-      pending = buildLayer(engine, dockerHost, from, layer, progress).then((tag) => {
+      pending = buildLayer(dockerHost, from, layer, progress).then((tag) => {
         progress(`image ${layer.name} layer built in ${Date.now() - started} ms`);
         return tag;
       });

@@ -3,7 +3,7 @@
  * layers the target builds, in one file) or as a built and tagged image. Both check the
  * container row of the capabilities table first.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { targetCapabilities } from '../capabilities.js';
 import type { Progress, ResolvedDeployment } from '../target.js';
@@ -29,7 +29,7 @@ export async function writeBuildContext(
   outputDir: string,
 ): Promise<PackageResult> {
   const warnings = validateForTarget(spec, targetCapabilities.container, 'container');
-  const plan = await planImage(spec, await serverBundle(config.cacheDir), config.baseImage);
+  const plan = await planImage(spec, await serverBundle(config.cacheDir), config.baseImage, config.cacheDir);
   const root = resolve(outputDir);
   for (const entry of combinedContext(plan)) {
     const path = join(root, ...entry.path.split('/'));
@@ -38,10 +38,13 @@ export async function writeBuildContext(
       continue;
     }
     await mkdir(dirname(path), { recursive: true });
-    if (entry.kind === 'data') await writeFile(path, entry.data, { mode: entry.mode ?? 0o644 });
+    if (entry.kind === 'link') {
+      await rm(path, { force: true });
+      await symlink(entry.target, path);
+    } else if (entry.kind === 'data') await writeFile(path, entry.data, { mode: entry.mode ?? 0o644 });
     else await copyFile(entry.source, path);
   }
-  return { output: root, key: plan.key, warnings };
+  return { output: root, key: plan.key, warnings: [...warnings, ...plan.warnings] };
 }
 
 /** Builds the image on the target's engine (reusing cached layers) and tags it `tag`. */
@@ -54,8 +57,8 @@ export async function packageImage(
   const warnings = validateForTarget(spec, targetCapabilities.container, 'container');
   const engine = connectEngine(config.dockerHost, config.apiTimeoutMs);
   await pingEngine(engine, config.dockerHost);
-  const plan = await planImage(spec, await serverBundle(config.cacheDir), config.baseImage);
+  const plan = await planImage(spec, await serverBundle(config.cacheDir), config.baseImage, config.cacheDir);
   const result = await ensureImage(engine, config.dockerHost, plan, progress);
   await tagImage(engine, config.dockerHost, result.tag, tag);
-  return { output: tag, key: plan.key, warnings };
+  return { output: tag, key: plan.key, warnings: [...warnings, ...plan.warnings] };
 }

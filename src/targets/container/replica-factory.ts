@@ -23,7 +23,7 @@ export class ContainerReplicas implements ReplicaFactory<ContainerReplica, strin
     this.switchGraceMs = config.switchGraceMs;
   }
 
-  create(spec: ResolvedDeployment, generation: number, image: string): ContainerReplica[] {
+  create(spec: ResolvedDeployment, generation: number, image: string, firstIndex = 0): ContainerReplica[] {
     return Array.from(
       { length: spec.instanceCount },
       (_, index) =>
@@ -35,7 +35,7 @@ export class ContainerReplicas implements ReplicaFactory<ContainerReplica, strin
             endpoint: spec.endpointName,
             deployment: spec.deploymentName,
             generation,
-            replica: `${spec.deploymentName}-${generation}-${index}`,
+            replica: `${spec.deploymentName}-${generation}-${firstIndex + index}`,
           },
           image,
           spec,

@@ -10,7 +10,9 @@ import { Readable } from 'node:stream';
 export type TarEntry =
   | { path: string; kind: 'file'; source: string; mode?: number }
   | { path: string; kind: 'data'; data: Buffer | string; mode?: number }
-  | { path: string; kind: 'dir'; mode?: number };
+  | { path: string; kind: 'dir'; mode?: number }
+  /** A symbolic link to `target` (kept as a link, as the engine's COPY keeps it). */
+  | { path: string; kind: 'link'; target: string };
 
 const block = 512;
 
@@ -18,9 +20,10 @@ function octal(value: number, width: number): string {
   return `${value.toString(8).padStart(width - 1, '0')}\0`;
 }
 
-function header(name: string, size: number, mode: number, type: '0' | '5' | 'x'): Buffer {
+function header(name: string, size: number, mode: number, type: '0' | '2' | '5' | 'x', link = ''): Buffer {
   const buffer = Buffer.alloc(block);
   buffer.write(name, 0, 100, 'utf8');
+  buffer.write(link, 157, 100, 'utf8');
   buffer.write(octal(mode, 8), 100, 'ascii');
   buffer.write(octal(0, 8), 108, 'ascii');
   buffer.write(octal(0, 8), 116, 'ascii');
@@ -49,21 +52,34 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
-function* headers(path: string, size: number, mode: number, type: '0' | '5'): Generator<Buffer> {
+function* headers(
+  path: string,
+  size: number,
+  mode: number,
+  type: '0' | '2' | '5',
+  link = '',
+): Generator<Buffer> {
   const name = type === '5' && !path.endsWith('/') ? `${path}/` : path;
-  if (Buffer.byteLength(name) > 99) {
-    const pax = Buffer.from(paxRecord('path', name));
+  const records =
+    (Buffer.byteLength(name) > 99 ? paxRecord('path', name) : '') +
+    (Buffer.byteLength(link) > 99 ? paxRecord('linkpath', link) : '');
+  if (records !== '') {
+    const pax = Buffer.from(records);
     yield header('././@PaxHeader', pax.length, 0o644, 'x');
     yield pax;
     yield padding(pax.length);
   }
-  yield header(name.slice(0, 99), size, mode, type);
+  yield header(name.slice(0, 99), size, mode, type, link.slice(0, 99));
 }
 
 async function* entries(list: readonly TarEntry[]): AsyncGenerator<Buffer> {
   for (const entry of list) {
     if (entry.kind === 'dir') {
       yield* headers(entry.path, 0, entry.mode ?? 0o755, '5');
+      continue;
+    }
+    if (entry.kind === 'link') {
+      yield* headers(entry.path, 0, 0o777, '2', entry.target);
       continue;
     }
     if (entry.kind === 'data') {

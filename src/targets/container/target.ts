@@ -86,7 +86,8 @@ export class ContainerTarget extends ReplicaSetTarget<ContainerReplica, string, 
     const memory = `${deploymentId(spec)}: ${describeMemoryLimit(spec)}`;
     progress(spec.resources.memoryBytes === undefined ? `warning: ${memory}` : memory);
     const bundle = await serverBundle(this.config.cacheDir);
-    const plan = await planImage(spec, bundle, this.config.baseImage);
+    const plan = await planImage(spec, bundle, this.config.baseImage, this.config.cacheDir);
+    for (const warning of plan.warnings) progress(`warning: ${deploymentId(spec)}: ${warning}`);
     const started = Date.now();
     const result = await ensureImage(this.engine, this.config.dockerHost, plan, progress);
     progress(

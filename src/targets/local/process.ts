@@ -10,6 +10,8 @@ import { BerthError, isErrorCode } from '../../core/errors.js';
 
 export interface ProcessOptions {
   nodePath: string;
+  /** Node options placed before the entry (a scoring server's: core/heap-headroom.ts). */
+  nodeFlags?: readonly string[];
   entry: string;
   configPath: string;
   cwd: string;
@@ -36,7 +38,8 @@ export class ReplicaProcess {
   private failure: { code: string; message: string } | undefined;
 
   constructor(options: ProcessOptions) {
-    this.child = spawn(options.nodePath, [options.entry, '--config', options.configPath], {
+    const args = [...(options.nodeFlags ?? []), options.entry, '--config', options.configPath];
+    this.child = spawn(options.nodePath, args, {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', 'pipe', 'pipe'],

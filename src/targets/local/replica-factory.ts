@@ -7,8 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scoringProcessEnv, scoringProcessFlags } from '../../core/heap-headroom.js';
 import type { LogLine, ResolvedDeployment } from '../target.js';
 import type { ReplicaFactory } from '../shared/replica.js';
+import { replicaMemory } from '../shared/replica-limits.js';
 import { replicaStopGraceMs, scoringOptionsFor } from '../shared/scoring-options.js';
 import type { ResolvedLocalTargetConfig } from './config.js';
 import { replicaEnvironment } from './environment.js';
@@ -34,7 +36,7 @@ export class LocalReplicas implements ReplicaFactory<Replica, undefined> {
     );
   }
 
-  create(spec: ResolvedDeployment, generation: number): Replica[] {
+  create(spec: ResolvedDeployment, generation: number, _version: undefined, firstIndex = 0): Replica[] {
     const base = `${spec.endpointName}.${spec.deploymentName}.${generation}`;
     mkdirSync(this.config.runDir, { recursive: true });
     const configPath = join(this.config.runDir, `${base}.json`);
@@ -44,7 +46,7 @@ export class LocalReplicas implements ReplicaFactory<Replica, undefined> {
       `${JSON.stringify(scoringOptionsFor(spec, this.config.host, dataDir), null, 2)}\n`,
     );
     return Array.from({ length: spec.instanceCount }, (_, index) =>
-      this.replica(spec, `${spec.deploymentName}-${generation}-${index}`, configPath),
+      this.replica(spec, `${spec.deploymentName}-${generation}-${firstIndex + index}`, configPath),
     );
   }
 
@@ -72,10 +74,11 @@ export class LocalReplicas implements ReplicaFactory<Replica, undefined> {
       token,
       process: {
         nodePath: this.config.nodePath,
+        nodeFlags: scoringProcessFlags(replicaMemory(spec).bytes),
         entry: this.config.scoringEntry,
         configPath,
         cwd: spec.codeDir ?? spec.model.modelDir,
-        env: replicaEnvironment(spec, id, token),
+        env: { ...scoringProcessEnv, ...replicaEnvironment(spec, id, token) },
       },
       onLine: (stream, text) => this.logs.push(line(id, stream, text)),
       readiness: spec.readinessProbe,

@@ -68,6 +68,16 @@ export class LocalTarget extends ReplicaSetTarget<Replica, undefined, LocalRepli
     if (orphans > 0) progress(`${id}: stopped ${orphans} replica(s) left by a previous run`);
   }
 
+  /** Scaling decisions appear in `berth deployment logs` beside the replicas' lines. */
+  protected override scaleLog(id: string, line: string): void {
+    this.deployments.get(id)?.factory.logs.push({
+      replica: 'autoscaler',
+      time: new Date().toISOString(),
+      stream: 'stdout',
+      text: line,
+    });
+  }
+
   protected handleData(deployment: ReplicaSet<Replica, undefined, LocalReplicas>): Record<string, unknown> {
     return {
       logFile: deployment.factory.logs.filePath,

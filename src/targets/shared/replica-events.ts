@@ -5,9 +5,8 @@
  * each liveness period and turns every new one into a sentence for the replica's reason and the
  * deployment's logs, so "Healthy, 0 restarts" never hides a wedged or leaking script.
  */
-import { request } from 'node:http';
 import { z } from 'zod';
-import { REPLICA_TOKEN_HEADER } from '../../scoring/auth.js';
+import { readStatusPart } from './status-read.js';
 
 const count = z.number().int().nonnegative();
 
@@ -34,32 +33,7 @@ export function readReplicaStatus(
   token: string | undefined,
   timeoutMs: number,
 ): Promise<ReplicaServerStatus | undefined> {
-  return new Promise((resolve) => {
-    const headers = token === undefined ? {} : { [REPLICA_TOKEN_HEADER]: token };
-    const req = request(`${url}/berth/status`, { method: 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        clearTimeout(timer);
-        try {
-          const parsed = statusSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-          resolve(parsed.success ? parsed.data : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-      res.on('error', () => resolve(undefined));
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      resolve(undefined);
-    }, timeoutMs);
-    req.on('error', () => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
-    req.end();
-  });
+  return readStatusPart(url, token, timeoutMs, statusSchema);
 }
 
 /** Compares successive readings of one server process; a new process starts from zero. */

@@ -74,7 +74,19 @@ export function localCapacity(spec: ResolvedDeployment): ReplicaCapacity {
 }
 
 /** Throws INVALID_SPEC when the deployment asks for more replicas than `capacity` holds. */
-export function assertFits(spec: ResolvedDeployment, capacity: ReplicaCapacity, target: string): void {
+export function assertFits(
+  spec: ResolvedDeployment,
+  capacity: ReplicaCapacity,
+  target: string,
+  maxInstances?: number,
+): void {
+  // An autoscaled deployment must fit at its largest.
+  if (maxInstances !== undefined && maxInstances > capacity.max && capacity.max > 0) {
+    throw new BerthError(
+      'INVALID_SPEC',
+      `cannot deploy "${spec.endpointName}/${spec.deploymentName}": scale_settings.max_instances ${maxInstances} is more than target "${target}" can hold, at most ${capacity.max} replica(s) (${capacity.basis}); lower max_instances`,
+    );
+  }
   if (spec.instanceCount <= capacity.max) return;
   const id = `${spec.endpointName}/${spec.deploymentName}`;
   throw new BerthError(

@@ -9,6 +9,8 @@
  * after a control-plane restart the control plane calls deploy() again with the stored spec.
  */
 import { BerthError } from '../../core/errors.js';
+import type { TargetUtilization } from '../../core/specs/scale-settings.js';
+import { Autoscaler } from '../autoscale/autoscaler.js';
 import type {
   ComputeTarget,
   DeploymentHandle,
@@ -41,6 +43,8 @@ export abstract class ReplicaSetTarget<
   abstract readonly capabilities: TargetCapabilities;
   state: TargetState = 'open';
   protected readonly deployments = new Map<string, ReplicaSet<R, V, F>>();
+  /** One per deployment with scale_settings target_utilization, on a target that autoscales. */
+  private readonly autoscalers = new Map<string, Autoscaler>();
 
   /**
    * @param targetName the target's name in handles and messages
@@ -86,7 +90,7 @@ export abstract class ReplicaSetTarget<
     await this.reachable();
     if (existing !== undefined) await this.removeDeployment(existing);
     await this.removeOrphans(spec, progress);
-    const deployment = new ReplicaSet<R, V, F>(id, spec, this.createFactory(id, spec));
+    const deployment = new ReplicaSet<R, V, F>(id, spec, this.createFactory(id, spec), this.scalingOf(spec));
     // Kept even when it fails, so status() reports Failed with the reason until remove().
     this.deployments.set(id, deployment);
     let version: V;
@@ -97,6 +101,7 @@ export abstract class ReplicaSetTarget<
       throw error;
     }
     await deployment.deploy(version, progress, signal);
+    this.syncAutoscaler(deployment, spec);
     return this.handleOf(deployment);
   }
 
@@ -116,12 +121,28 @@ export abstract class ReplicaSetTarget<
     }
     await this.reachable();
     const version = await this.release(spec, progress);
-    await deployment.update(spec, version, progress);
+    await deployment.update(spec, version, progress, this.scalingOf(spec));
+    this.syncAutoscaler(deployment, spec);
     return this.handleOf(deployment);
   }
 
   async status(handle: DeploymentHandle): Promise<DeploymentStatus> {
-    return this.find(handle).status();
+    const status = this.find(handle).status();
+    const autoscaler = this.autoscalers.get(handle.id);
+    if (autoscaler === undefined) return status;
+    const scaling = autoscaler.status();
+    const idle = status.state === 'Healthy' && scaling.desired === 0 && scaling.replicas === 0;
+    return {
+      ...status,
+      reason: idle ? 'scaled to zero: the next request starts a replica' : status.reason,
+      scaling,
+    };
+  }
+
+  async awaitReplica(handle: DeploymentHandle, timeoutMs: number): Promise<boolean> {
+    const autoscaler = this.autoscalers.get(handle.id);
+    if (autoscaler !== undefined) return autoscaler.awaitReplica(timeoutMs);
+    return (this.deployments.get(handle.id)?.readyCount() ?? 0) > 0;
   }
 
   currentReplicas(handle: DeploymentHandle): ReplicaStatus[] {
@@ -157,7 +178,7 @@ export abstract class ReplicaSetTarget<
    */
   async validate(spec: ResolvedDeployment): Promise<string[]> {
     const warnings = validateForTarget(spec, this.capabilities, this.kind);
-    assertFits(spec, await this.capacity(spec), this.targetName);
+    assertFits(spec, await this.capacity(spec), this.targetName, this.scalingOf(spec)?.maxInstances);
     return warnings;
   }
 
@@ -165,7 +186,37 @@ export abstract class ReplicaSetTarget<
     for (const warning of await this.validate(spec)) progress(`warning: ${warning}`);
   }
 
+  /** The settings the autoscaler applies: only where this target autoscales (else a warning said so). */
+  private scalingOf(spec: ResolvedDeployment): TargetUtilization | undefined {
+    const scale = spec.scaleSettings;
+    return this.capabilities.autoscale && scale?.type === 'target_utilization' ? scale : undefined;
+  }
+
+  private syncAutoscaler(deployment: ReplicaSet<R, V, F>, spec: ResolvedDeployment): void {
+    const scaling = this.scalingOf(spec);
+    const existing = this.autoscalers.get(deployment.id);
+    if (scaling === undefined) {
+      existing?.stop();
+      this.autoscalers.delete(deployment.id);
+      return;
+    }
+    if (existing !== undefined) {
+      existing.configure(scaling, spec.resources.cpu);
+      return;
+    }
+    this.autoscalers.set(
+      deployment.id,
+      new Autoscaler(deployment, scaling, spec.resources.cpu, (line) => this.scaleLog(deployment.id, line)),
+    );
+  }
+
+  /** Where an autoscaler's decisions go besides `endpoint show`: a target may add them to its logs. */
+  protected scaleLog(_id: string, _line: string): void {}
+
   private async removeDeployment(deployment: ReplicaSet<R, V, F>): Promise<void> {
+    const autoscaler = this.autoscalers.get(deployment.id);
+    autoscaler?.stop();
+    if (this.autoscalers.get(deployment.id) === autoscaler) this.autoscalers.delete(deployment.id);
     await deployment.remove();
     if (this.deployments.get(deployment.id) === deployment) this.deployments.delete(deployment.id);
   }

@@ -7,8 +7,12 @@
  * Phases: creating → running ⇄ updating; creating → failed (a replica could not start, or the
  * target could not prepare one, e.g. the image build: the reason is that error's message);
  * any → deleting → removed. Status: see status.ts.
+ *
+ * While running, scaleTo() adds replicas of the serving generation or drains some (the
+ * autoscaler's lever: targets/autoscale/); `desired` is what it last asked for.
  */
 import { BerthError, toBerthError } from '../../core/errors.js';
+import type { TargetUtilization } from '../../core/specs/scale-settings.js';
 import type { DeploymentStatus, Progress, ReplicaStatus, ResolvedDeployment } from '../target.js';
 import type { ManagedReplica, ReplicaFactory } from './replica.js';
 import { startParallelism } from './replica-limits.js';
@@ -26,12 +30,25 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
   private readonly starting = new Set<R>();
   /** Aborted by remove(): a generation still starting starts no further replica. */
   private readonly removing = new AbortController();
+  /** Replicas scaleTo() is adding to the serving generation, until ready. */
+  private readonly adding = new Set<R>();
+  /** The next replica index in the serving generation (replica ids stay unique). */
+  private nextIndex = 0;
+  /** Replicas wanted: instance_count, or the autoscaler's last count. */
+  desired: number;
 
+  /**
+   * @param scaling the deployment's target_utilization settings when the target autoscales it:
+   *   each generation then starts with the replicas running now, within [max(min, 1), max].
+   */
   constructor(
     readonly id: string,
     private spec: ResolvedDeployment,
     readonly factory: F,
-  ) {}
+    private scaling: TargetUtilization | undefined = undefined,
+  ) {
+    this.desired = this.startCount(spec, scaling, spec.instanceCount);
+  }
 
   get deployment(): ResolvedDeployment {
     return this.spec;
@@ -40,7 +57,12 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
   /** Starts the first set; on failure the phase is `failed` and the error rethrown. */
   async deploy(version: V, progress: Progress, signal?: AbortSignal): Promise<void> {
     try {
-      this.current = await this.startSet(this.spec, version, progress, signal);
+      this.current = await this.startSet(
+        { ...this.spec, instanceCount: this.desired },
+        version,
+        progress,
+        signal,
+      );
       this.version = version;
       this.phase = 'running';
       progress(`${this.id}: ${this.current.length} ${this.factory.noun}(s) ready`);
@@ -59,7 +81,12 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
   }
 
   /** Rolling: the new set starts and is ready before traffic switches; the old set then drains. */
-  async update(spec: ResolvedDeployment, version: V, progress: Progress): Promise<void> {
+  async update(
+    spec: ResolvedDeployment,
+    version: V,
+    progress: Progress,
+    scaling: TargetUtilization | undefined = undefined,
+  ): Promise<void> {
     if (this.phase !== 'running') {
       throw new BerthError(
         'CONFLICT',
@@ -67,9 +94,10 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
       );
     }
     this.phase = 'updating';
+    const count = this.startCount(spec, scaling, this.current.length);
     let next: R[];
     try {
-      next = await this.startSet(spec, version, progress, undefined);
+      next = await this.startSet({ ...spec, instanceCount: count }, version, progress, undefined);
     } catch (error) {
       this.phase = 'running';
       const berth = toBerthError(error);
@@ -84,6 +112,8 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
     const grace = this.factory.drainGraceMs(this.spec);
     this.current = next;
     this.spec = spec;
+    this.scaling = scaling;
+    this.desired = count;
     this.version = version;
     this.phase = 'running';
     progress(
@@ -114,7 +144,106 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
 
   /** Every replica still alive: serving, starting, then draining. */
   members(): R[] {
-    return [...this.current, ...this.starting, ...this.draining];
+    return [...new Set([...this.current, ...this.starting, ...this.draining])];
+  }
+
+  /**
+   * Serving replicas and those scaleTo() is adding, for the autoscaler: a serving replica that is
+   * restarting is no capacity, one being added is capacity on its way.
+   */
+  scalingMembers(): { status: ReplicaStatus; adding: boolean }[] {
+    return [
+      ...this.current.map((replica) => ({ status: replica.status(), adding: false })),
+      ...[...this.adding].map((replica) => ({ status: replica.status(), adding: true })),
+    ];
+  }
+
+  readyCount(): number {
+    return this.current.filter((replica) => replica.status().state === 'ready').length;
+  }
+
+  /**
+   * Adds replicas of the serving generation, or drains serving ones (those not ready first, then
+   * the newest), until `count` are serving or being added. The counts change before this awaits
+   * anything, so a caller that does not wait sees them at once. A replica that fails to start is
+   * stopped and reported in its rejection; the deployment keeps serving.
+   */
+  async scaleTo(count: number): Promise<void> {
+    if (this.phase !== 'running') return;
+    this.desired = count;
+    const alive = this.current.length + this.adding.size;
+    // Running means a set started: `version` is what it runs (undefined where nothing is prepared).
+    if (count > alive) await this.add(count - alive, this.version as V);
+    else if (count < alive) await this.shrink(alive - count);
+  }
+
+  private async add(count: number, version: V): Promise<void> {
+    const generation = this.generation;
+    const replicas = this.factory.create(
+      { ...this.spec, instanceCount: count },
+      generation,
+      version,
+      this.nextIndex,
+    );
+    this.nextIndex += replicas.length;
+    for (const replica of replicas) this.adding.add(replica);
+    const failures: unknown[] = [];
+    await Promise.all(
+      replicas.map(async (replica) => {
+        this.starting.add(replica);
+        try {
+          const started = replica.start(this.removing.signal);
+          this.factory.record?.(this.members());
+          await started;
+          // An update or a remove since: this replica belongs to no serving set.
+          if (this.phase === 'running' && this.generation === generation && this.adding.has(replica)) {
+            this.current.push(replica);
+          } else {
+            await replica.stop(0);
+          }
+        } catch (error) {
+          failures.push(error);
+          await replica.stop(this.factory.abandonGraceMs(this.spec));
+        } finally {
+          this.adding.delete(replica);
+          this.starting.delete(replica);
+          this.factory.record?.(this.members());
+        }
+      }),
+    );
+    if (failures.length > 0) throw toBerthError(failures[0]);
+  }
+
+  private async shrink(count: number): Promise<void> {
+    // Replicas still starting are cancelled first: they serve nothing yet.
+    const cancelled = [...this.adding].slice(-count);
+    for (const replica of cancelled) this.adding.delete(replica);
+    const rest = count - cancelled.length;
+    const order = [...this.current].sort(
+      (a, b) => Number(a.status().state === 'ready') - Number(b.status().state === 'ready'),
+    );
+    const victims =
+      rest <= 0
+        ? []
+        : [
+            ...order.filter((r) => r.status().state !== 'ready'),
+            ...order.filter((r) => r.status().state === 'ready').reverse(),
+          ].slice(0, rest);
+    this.current = this.current.filter((replica) => !victims.includes(replica));
+    await Promise.all([
+      ...cancelled.map((replica) => replica.stop(0)),
+      this.drain(victims, this.factory.drainGraceMs(this.spec)),
+    ]);
+  }
+
+  /** How many replicas a generation starts with. */
+  private startCount(
+    spec: ResolvedDeployment,
+    scaling: TargetUtilization | undefined,
+    running: number,
+  ): number {
+    if (scaling === undefined) return spec.instanceCount;
+    return Math.min(scaling.maxInstances, Math.max(running, scaling.minInstances, 1));
   }
 
   status(): DeploymentStatus {
@@ -122,7 +251,9 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
       phase: this.phase,
       failure: this.failure,
       generation: this.generation,
-      instanceCount: this.spec.instanceCount,
+      // Replicas an autoscaler is still adding do not make the deployment Unhealthy.
+      instanceCount:
+        this.scaling === undefined ? this.spec.instanceCount : Math.min(this.desired, this.current.length),
       creating: `${this.factory.preparing === undefined ? '' : `${this.factory.preparing} and `}starting ${this.spec.instanceCount} ${this.factory.noun}(s)`,
       serving: this.replicas(),
       all: [...this.current, ...this.draining].map((replica) => replica.status()),
@@ -138,7 +269,8 @@ export class ReplicaSet<R extends ManagedReplica, V, F extends ReplicaFactory<R,
   ): Promise<R[]> {
     this.generation += 1;
     const generation = this.generation;
-    const replicas = this.factory.create(spec, generation, version);
+    const replicas = this.factory.create(spec, generation, version, 0);
+    this.nextIndex = replicas.length;
     const source = this.factory.source?.(version);
     progress(
       `${this.id}: starting ${replicas.length} ${this.factory.noun}(s) of generation ${generation}${source === undefined ? '' : ` from ${source}`}`,

@@ -34,8 +34,11 @@ export interface ReplicaFactory<R extends ManagedReplica, V> {
   readonly noun: string;
   /** What happens before the first set starts, for the Creating reason: e.g. 'building the image'. */
   readonly preparing?: string;
-  /** One generation's replicas, not started yet (any files they need are written here). */
-  create(spec: ResolvedDeployment, generation: number, version: V): R[];
+  /**
+   * `spec.instanceCount` replicas of a generation, not started yet (any files they need are
+   * written here), numbered from `firstIndex` (a scale-out adds to a generation: ids stay unique).
+   */
+  create(spec: ResolvedDeployment, generation: number, version: V, firstIndex: number): R[];
   /** What a generation runs, for its progress line ("… from <image>"). */
   source?(version: V): string;
   /**

@@ -92,6 +92,21 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'model profiles',
+    // Additive only: what `berth profile` measured, one row per model version, gone with the version.
+    sql: `
+      CREATE TABLE model_profiles (
+        model_name TEXT NOT NULL,
+        model_version INTEGER NOT NULL,
+        profile_json TEXT NOT NULL,
+        measured_at TEXT NOT NULL,
+        PRIMARY KEY (model_name, model_version),
+        FOREIGN KEY (model_name, model_version) REFERENCES model_versions (name, version) ON DELETE CASCADE
+      ) STRICT;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length;

@@ -8,6 +8,7 @@ import { chmod, open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../../core/errors.js';
 import type { ModelVersion } from '../../core/model.js';
+import type { ModelProfile } from '../../core/model-profile.js';
 import { assertName, formatModelRef } from '../../core/names.js';
 import { assertSha256 } from '../hashing.js';
 import type {
@@ -26,6 +27,7 @@ import type {
 import { createSecretBox, loadSecretKey, secretKeyFileName, type SecretBox } from '../secrets.js';
 import * as endpoints from './endpoints.js';
 import { migrate, readSchemaVersion } from './migrations.js';
+import * as profiles from './profiles.js';
 import * as targets from './targets.js';
 import {
   modelVersionToRow,
@@ -187,6 +189,14 @@ export class SqliteMetadataStore implements MetadataStore {
       db.prepare('DELETE FROM model_versions WHERE name = ? AND version = ?').run(name, version);
     });
     remove.immediate();
+  }
+
+  async saveModelProfile(name: string, version: number, profile: ModelProfile): Promise<void> {
+    profiles.saveModelProfile(this.#open, name, version, profile);
+  }
+
+  async getModelProfile(name: string, version: number): Promise<ModelProfile | undefined> {
+    return profiles.getModelProfile(this.#open, name, version);
   }
 
   async modelUsers(name: string, version: number): Promise<string[]> {

@@ -16,9 +16,23 @@ export const allowedImports = {
   targets: ['core', 'scoring', 'batch', 'registry', 'workspace'],
   endpoints: ['core', 'targets'],
   jobs: ['core', 'workspace', 'registry', 'scoring', 'batch', 'targets'],
+  // The device program (berth edge agent): the edge target's protocol, nothing of the control plane.
+  edge: ['core', 'targets'],
   server: ['core', 'workspace', 'registry', 'scoring', 'batch', 'targets', 'endpoints', 'jobs'],
   sdk: ['core', 'workspace', 'registry', 'scoring', 'batch', 'targets', 'endpoints', 'jobs'],
-  cli: ['core', 'workspace', 'registry', 'scoring', 'batch', 'targets', 'endpoints', 'jobs', 'server', 'sdk'],
+  cli: [
+    'core',
+    'workspace',
+    'registry',
+    'scoring',
+    'batch',
+    'targets',
+    'endpoints',
+    'jobs',
+    'server',
+    'sdk',
+    'edge',
+  ],
   index: ['core', 'workspace', 'registry', 'scoring', 'batch', 'targets', 'endpoints', 'jobs', 'sdk'],
 };
 

@@ -1,9 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { hasErrorCode, toBerthError } from '../core/errors.js';
 import { Workspace } from '../sdk/workspace.js';
 import type { CliContext } from './context.js';
 import type { CliIo } from './output.js';
+import { runProgram } from './run-program.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -16,6 +16,7 @@ import { registerServerCommands } from './commands/server.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerPackageCommand } from './commands/package.js';
 import { registerProfileCommand } from './commands/profile.js';
+import { registerEdgeCommands } from './commands/edge.js';
 
 function packageVersion(): string {
   const packageJson = new URL('../../../package.json', import.meta.url);
@@ -58,6 +59,7 @@ export function buildProgram(io: CliIo): Command {
   registerJobCommands(program, context);
   registerWorkerCommand(program, context);
   registerPackageCommand(program, context);
+  registerEdgeCommands(program, context);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
@@ -76,19 +78,5 @@ export async function main(
   argv: string[],
   io: CliIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
-  const program = buildProgram(io);
-  try {
-    await program.parseAsync(argv);
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version "errors" are commander's way to stop; they exit 0.
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    const berth = toBerthError(error);
-    const detail = hasErrorCode(error) ? '' : ` (${berth.code})`;
-    io.stderr.write(`berth: error: ${berth.message.split('\n')[0] ?? ''}${detail}\n`);
-    if (berth.message.includes('\n')) io.stderr.write(`${berth.message.split('\n').slice(1).join('\n')}\n`);
-    return berth.exitCode;
-  }
+  return runProgram(buildProgram(io), argv, io);
 }

@@ -36,7 +36,7 @@ import type { BatchJobStatus, LogLine } from '../batch/jobs.js';
 import type { BatchProgress } from '../batch/coordinator.js';
 import { planJob } from '../batch/plan.js';
 import type { InputType } from '../batch/plan.js';
-import type { BatchTarget } from '../targets/registry.js';
+import { batchFacetOf, type BatchTarget } from '../targets/registry.js';
 import { findBatchTarget, reopenBatchTarget, type FindTarget } from './batch-compute.js';
 import type { ModelOperations } from '../registry/model-operations.js';
 
@@ -138,7 +138,8 @@ export class BatchOperations {
   }
 
   async status(jobId: string): Promise<BatchJobStatus> {
-    return jobStatus(await this.open(jobId));
+    const folder = await this.open(jobId);
+    return this.withTargetWorkers(folder, await jobStatus(folder));
   }
 
   /** Log lines in time order; `worker` (w1, w2, …, or `job` for the coordinator) narrows to one. */
@@ -171,8 +172,50 @@ export class BatchOperations {
     return runJob(folder, record, { ...options, engine });
   }
 
+  /**
+   * Stops the job; on a target that runs its workers as objects of its own (a Kubernetes Job),
+   * also deletes those objects, and only those, even when the job's coordinator is gone.
+   */
   async cancel(jobId: string): Promise<BatchJobStatus> {
-    return cancelJob(await this.open(jobId));
+    const folder = await this.open(jobId);
+    const status = await cancelJob(folder);
+    const { compute } = (await folder.readRecord()).deployment;
+    const release = batchFacetOf(compute.config)?.release;
+    if (release === undefined) return status;
+    await release(compute.config, jobId);
+    return this.withTargetWorkers(folder, status);
+  }
+
+  /**
+   * `batch run --dry-run`: the objects the job's target would create for it, written as files into
+   * `output`, nothing applied and no job created. BAD_INPUT for a target that creates none.
+   */
+  async writeManifests(
+    options: Omit<BatchRunOptions, 'input' | 'onCreated' | 'onProgress' | 'signal'>,
+  ): Promise<{ jobId: string; files: string[]; warnings: string[] }> {
+    const { deployment } = await this.loadDeployment(options);
+    const { compute } = deployment;
+    const write = batchFacetOf(compute.config)?.writeManifests;
+    if (write === undefined) {
+      throw new BerthError(
+        'BAD_INPUT',
+        `--dry-run writes the objects a target creates for a job: target ${compute.target} (${compute.config.kind}) creates none (kubernetes targets do)`,
+      );
+    }
+    const jobId = newJobId(deployment.name);
+    const written = await write(
+      compute.config,
+      { jobId, instanceCount: deployment.instanceCount, concurrency: deployment.maxConcurrencyPerInstance },
+      options.output,
+    );
+    return { jobId, ...written };
+  }
+
+  private async withTargetWorkers(folder: JobFolder, status: BatchJobStatus): Promise<BatchJobStatus> {
+    const { compute } = (await folder.readRecord()).deployment;
+    const workers = batchFacetOf(compute.config)?.workers;
+    if (workers === undefined) return status;
+    return { ...status, targetWorkers: await workers(compute.config, status.id) };
   }
 
   /** Every job of the workspace, oldest first. */
@@ -189,7 +232,7 @@ export class BatchOperations {
   }
 
   private async loadDeployment(
-    options: BatchRunOptions,
+    options: Pick<BatchRunOptions, 'deploymentFile' | 'deployment' | 'baseDir' | 'target' | 'onWarning'>,
   ): Promise<{ deployment: ResolvedBatchDeployment; file: string | undefined; target: BatchTarget }> {
     if ((options.deploymentFile === undefined) === (options.deployment === undefined)) {
       throw new BerthError('BAD_INPUT', 'give either deploymentFile or deployment');

@@ -17,6 +17,7 @@ import { cancelRun, currentStatus, waitForEnd } from '../jobs/control.js';
 import { jobFromFlags, loadJobFile, type JobOverrides } from '../jobs/load.js';
 import { readRunLog } from '../jobs/logs.js';
 import { readMetrics, type RunMetrics } from '../jobs/metrics.js';
+import { readHistory, type RunHistory } from '../jobs/history.js';
 import type { Attempt, RunRecord, RunState, RunStatus } from '../jobs/records.js';
 import { RunFolder } from '../jobs/run-folder.js';
 import { submitJob, type SubmitContext } from '../jobs/submit.js';
@@ -50,9 +51,13 @@ export interface JobView {
   attempts: Attempt[];
   /** The last value of each metric series. */
   metrics: Record<string, number>;
+  /** Tables the command logged (`run.logTable`): name, row count, columns. */
+  tables: RunHistory['tables'];
+  /** Images the command logged (`run.logImage`): file name under `images/`, size. */
+  images: RunHistory['images'];
 }
 
-function viewOf(record: RunRecord, status: RunStatus, metrics: RunMetrics): JobView {
+function viewOf(record: RunRecord, status: RunStatus, metrics: RunMetrics, history: RunHistory): JobView {
   return {
     id: record.id,
     name: record.definition.displayName,
@@ -72,6 +77,8 @@ function viewOf(record: RunRecord, status: RunStatus, metrics: RunMetrics): JobV
     outputs: record.definition.outputs,
     attempts: status.attempts,
     metrics: Object.fromEntries(metrics.series.map((series) => [series.key, series.last])),
+    tables: history.tables,
+    images: history.images,
   };
 }
 
@@ -87,7 +94,12 @@ export class JobOperations {
   }
 
   async #view(folder: RunFolder, status?: RunStatus): Promise<JobView> {
-    return viewOf(await folder.record(), status ?? (await currentStatus(folder)), await readMetrics(folder));
+    return viewOf(
+      await folder.record(),
+      status ?? (await currentStatus(folder)),
+      await readMetrics(folder),
+      await readHistory(folder),
+    );
   }
 
   /** Snapshots the code and starts the job; resolves once it is queued, with the file's warnings. */
@@ -143,7 +155,8 @@ export class JobOperations {
 
   /**
    * Copies what the job kept into `output`: `outputs/`, `logs/` (what the command wrote there),
-   * `user_logs/` (its stdout and stderr) and `metrics.jsonl`. CONFLICT when `output/outputs` exists.
+   * `user_logs/` (its stdout and stderr), `metrics.jsonl`, and the `tables/` and `images/` it logged.
+   * CONFLICT when `output/outputs` exists.
    */
   async download(id: string, output: string): Promise<string> {
     const folder = await this.#folder(id);
@@ -171,6 +184,8 @@ export class JobOperations {
       );
     }
     await copy(folder.metricsFile, 'metrics.jsonl');
+    await copy(join(folder.historyDir, 'tables'), 'tables');
+    await copy(join(folder.historyDir, 'images'), 'images');
     return destination;
   }
 

@@ -74,12 +74,15 @@ export class TargetOperations {
 
 export type { TargetKind, TargetRecord };
 
+/** The settings that hold a Redis address: a cluster's, and a Kubernetes target's batch queue. */
+const redisSettings = new Set(['redis', 'batchRedis', 'batchRedisInCluster']);
+
 /** Settings fit to print: the password of a Redis address is replaced by `***`. */
 export function redactSettings(settings: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(settings).map(([key, value]) => [
       key,
-      key === 'redis' && typeof value === 'string' ? redactClusterAddress(value) : value,
+      redisSettings.has(key) && typeof value === 'string' ? redactClusterAddress(value) : value,
     ]),
   );
 }

@@ -172,10 +172,10 @@ describe('berth endpoint / deployment / target / server through the real executa
     assert.equal(list.find((row) => row.kind === 'local')?.implemented, true);
     const advice = JSON.parse(
       ok(await berth('target', 'recommend', '--realtime', '--gpu', '--model-size', '2GB', '--json')).stdout,
-    ) as { target: string; planned: { target: string }[]; ruledOut: { target: string }[] };
-    // Kubernetes would fit a GPU model, but it is planned: the host's GPU on local works today.
-    assert.equal(advice.target, 'local');
-    assert.ok(advice.planned.some((choice) => choice.target === 'kubernetes'));
+    ) as { target: string; alternatives: { target: string }[]; ruledOut: { target: string }[] };
+    // Kubernetes fits a GPU model and serves real-time traffic; the host's GPU on local is the alternative.
+    assert.equal(advice.target, 'kubernetes');
+    assert.ok(advice.alternatives.some((choice) => choice.target === 'local'));
     assert.ok(advice.ruledOut.some((choice) => choice.target === 'container'));
     assert.match(ok(await berth('target', 'show', 'container')).stdout, /max model: {2}1 GB/);
   });

@@ -55,6 +55,7 @@ const testedBy: Record<string, string[]> = {
     'test/cli/container-commands.slow.test.ts',
     functionCommands,
     'test/cli/ssh-commands.slow.test.ts',
+    'test/kubernetes/kubernetes-commands.slow.test.ts',
   ],
   'deployment update': [endpointCommands],
   'deployment logs': [endpointCommands],
@@ -64,6 +65,8 @@ const testedBy: Record<string, string[]> = {
     'test/cli/container-commands.slow.test.ts',
     functionCommands,
     'test/cli/ssh-commands.slow.test.ts',
+    'test/kubernetes/kubernetes-commands.slow.test.ts',
+    'test/edge/cli.slow.test.ts',
   ],
   'target show': ['test/cli/ssh-commands.slow.test.ts'],
   'server stop': [endpointCommands],
@@ -80,6 +83,8 @@ const testedBy: Record<string, string[]> = {
   'job logs': [localJobs],
   'job cancel': [localJobs],
   'job download': [localJobs],
+  'edge agent': ['test/edge/device.slow.test.ts'],
+  'edge status': ['test/edge/cli.slow.test.ts', 'test/edge/device.slow.test.ts'],
 };
 
 interface ReadmeCommand {

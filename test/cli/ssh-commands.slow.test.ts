@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stopServer } from '../../src/sdk/control-plane-process.js';
 import { ocrClassifierPath, runBerth, type CliResult } from '../helpers/cli.js';
-import { sshdMissing, startSshd, type TestSshd } from '../helpers/sshd.js';
+import { sshdMissing, sshTargetArgs, startSshd, type TestSshd } from '../helpers/sshd.js';
 
 const example = (file: string) => join('examples', 'endpoints', 'ocr', file);
 
@@ -47,30 +47,7 @@ describe(
     });
 
     it('creates the target, shows its machine, deploys, answers, logs and deletes leaving nothing', async () => {
-      const created = ok(
-        await berth(
-          'target',
-          'create',
-          'lab',
-          '--type',
-          'ssh',
-          '--host',
-          sshd.host,
-          '--port',
-          String(sshd.port),
-          '--user',
-          sshd.user,
-          '--identity',
-          sshd.identity,
-          '--known-hosts',
-          sshd.knownHosts,
-          '--workdir',
-          workdir,
-          '--node',
-          process.execPath,
-          '--json',
-        ),
-      );
+      const created = ok(await berth(...sshTargetArgs(sshd, 'lab', workdir), '--json'));
       assert.deepEqual(JSON.parse(created.stdout).kind, 'ssh');
       const refused = await berth('target', 'create', 'other', '--type', 'ssh');
       assert.equal(refused.code, 2);
@@ -81,6 +58,10 @@ describe(
       assert.match(shown, /os: {9}Linux x86_64/);
       assert.match(shown, new RegExp(`node: {7}${process.version.replaceAll('.', '\\.')}`));
       assert.match(shown, /ready: {6}yes/);
+      assert.match(
+        shown,
+        /limits: {5}(cgroups \(systemd-run --user --scope\)|the scoring server's own memory limit)/,
+      );
 
       const deployed = ok(
         await berth(

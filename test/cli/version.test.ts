@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { berthBin, repoRoot, withTempDir, type CliResult } from '../helpers/cli.js';
@@ -41,8 +41,13 @@ test('bin/berth.js --version and -V print exactly the version, with nothing on s
 });
 
 test('npx berth --version prints exactly the version: npm adds no warning', async () => {
+  const compiled = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+  const before = statSync(compiled).mtimeMs;
   const result = await run('npx', ['berth', '--version'], npmEnv);
   assert.deepEqual(result, { code: 0, stdout: `${version}\n`, stderr: '' });
+  // npx runs the package's `prepare` step; with dist/ up to date that must not recompile (it would
+  // cost half a minute and rewrite the files any running berth process loads).
+  assert.equal(statSync(compiled).mtimeMs, before, 'npx berth recompiled an up-to-date dist/');
 });
 
 test('npm run (the script list) warns about nothing in the project configuration', async () => {

@@ -69,6 +69,12 @@ function describeStatus(status: BatchJobStatus): string {
     if (error.worker !== undefined)
       lines.push(`                see: berth batch logs ${status.id} --worker ${error.worker}`);
   }
+  const workers = status.targetWorkers;
+  if (workers !== undefined) {
+    lines.push(
+      `  ${`${status.engine}:`.padEnd(13)} ${workers.object}: ${workers.state}${workers.reason === undefined ? '' : ` — ${workers.reason}`}`,
+    );
+  }
   if (status.state === 'interrupted') lines.push(`  resume with:  berth batch resume ${status.id}`);
   if (status.output.predictions) lines.push(`  predictions:  ${status.output.predictions}`);
   if (status.output.report) lines.push(`  report:       ${status.output.report}`);
@@ -122,9 +128,14 @@ export function registerBatchCommands(program: Command, context: CliContext): vo
       "where to run instead of the file's compute: local, a target from berth target create (NAME or azureml:NAME), or cluster:redis://host:port",
     )
     .option('--gpus <ids>', 'comma-separated device ids, one per worker process (sets CUDA_VISIBLE_DEVICES)')
+    .option(
+      '--dry-run',
+      "run nothing: write the objects the target would create (a kubernetes target's Job) into --output",
+    )
     .option('--json', 'print the final job status as JSON')
     .action(
       async (options: {
+        dryRun?: boolean;
         target?: string;
         file: string;
         input: string[];
@@ -138,6 +149,20 @@ export function registerBatchCommands(program: Command, context: CliContext): vo
             'BAD_INPUT',
             `--input-type ${JSON.stringify(options.inputType)}: use auto, files or tabular`,
           );
+        }
+        if (options.dryRun) {
+          const written = await withBatch((operations) =>
+            operations.writeManifests({
+              deploymentFile: options.file,
+              output: options.output,
+              target: options.target,
+              onWarning: (message) => context.io.stderr.write(`berth: warning: ${message}\n`),
+            }),
+          );
+          for (const warning of written.warnings) context.io.stderr.write(`berth: warning: ${warning}\n`);
+          if (options.json) printJson(context.io, written);
+          else context.io.stdout.write(written.files.map((file) => `wrote ${file}\n`).join(''));
+          return;
         }
         const bar = createBatchProgressBar(context.io);
         const status = await withBatch((operations) =>

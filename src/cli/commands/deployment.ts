@@ -40,6 +40,8 @@ export function registerDeploymentCommands(program: Command, context: CliContext
       collect,
       [],
     )
+    .option('--dry-run', 'kubernetes targets: write the manifests to --output, apply nothing')
+    .option('--output <dir>', 'with --dry-run: the folder the manifests are written to')
     .option('--json', 'print the deployment as JSON')
     .action(
       async (options: {
@@ -48,8 +50,16 @@ export function registerDeploymentCommands(program: Command, context: CliContext
         name?: string;
         endpointName?: string;
         allTraffic?: boolean;
+        dryRun?: boolean;
+        output?: string;
         json?: boolean;
       }) => {
+        if (options.dryRun === true || options.output !== undefined) {
+          // Loaded on use: the Kubernetes client is heavy, and every other command goes without it.
+          const { dryRunManifests } = await import('./deployment-dry-run.js');
+          await dryRunManifests(context, options);
+          return;
+        }
         const endpoints = await openEndpoints(context);
         const result = await endpoints.createDeployment({
           file: options.file,

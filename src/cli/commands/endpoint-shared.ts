@@ -5,6 +5,7 @@ import { formatSpecIssue, type SpecIssue } from '../../core/yaml.js';
 import { EndpointOperations } from '../../sdk/endpoints.js';
 import type { CliContext } from '../context.js';
 import { printTable } from '../output.js';
+import { describeKubernetes } from './endpoint-kubernetes.js';
 
 /** The workspace's endpoint operations; the workspace must exist (WORKSPACE_MISSING otherwise). */
 export async function openEndpoints(context: CliContext): Promise<EndpointOperations> {
@@ -48,6 +49,22 @@ function percents(map: Record<string, number>): string {
   return entries.length === 0 ? '-' : entries.map(([name, value]) => `${name}=${value}`).join(', ');
 }
 
+/** An autoscaled deployment's line: replicas now / desired, bounds, and the last decision. */
+export function describeScaling(scaling: NonNullable<DeploymentView['scaling']>): string[] {
+  const utilization = scaling.utilization === null ? 'no reading' : `${Math.round(scaling.utilization)}%`;
+  const lines = [
+    `replicas ${scaling.replicas} now / ${scaling.desired} desired (min ${scaling.minInstances}, max ${scaling.maxInstances}, target ${scaling.targetUtilizationPercentage}%, utilization ${utilization})`,
+  ];
+  const last = scaling.lastDecision;
+  lines.push(
+    last === null
+      ? 'last scaling decision: none yet'
+      : `last scaling decision: ${last.from} → ${last.to} at ${last.at}: ${last.reason}`,
+  );
+  if (scaling.lastPoll !== null) lines.push(`last poll: ${scaling.lastPoll}`);
+  return lines;
+}
+
 export function describeDeployment(deployment: DeploymentView): string {
   const lines = [
     `${deployment.endpointName}/${deployment.name}  ${deployment.state}${deployment.reason ? ` (${deployment.reason})` : ''}`,
@@ -56,11 +73,15 @@ export function describeDeployment(deployment: DeploymentView): string {
     `  instances: ${deployment.instanceCount} (${deployment.replicas.filter((r) => r.state === 'ready').length} ready)`,
     `  traffic:   ${deployment.traffic}%${deployment.mirrorTraffic > 0 ? `, mirror ${deployment.mirrorTraffic}%` : ''}`,
   ];
+  if (deployment.scaling)
+    lines.push(...describeScaling(deployment.scaling).map((line) => `  scaling:   ${line}`));
   for (const replica of deployment.replicas) {
     lines.push(
       `    ${replica.id}  ${replica.state}  restarts ${replica.restarts}${replica.url ? `  ${replica.url}` : ''}${replica.reason ? `  ${replica.reason}` : ''}`,
     );
   }
+  if (deployment.kubernetes)
+    lines.push(...describeKubernetes(deployment.kubernetes).map((line) => `  ${line}`));
   return `${lines.join('\n')}\n`;
 }
 
@@ -88,10 +109,22 @@ export function describeEndpoint(context: CliContext, endpoint: EndpointView): v
       d.name,
       d.state,
       d.model,
-      `${d.replicas.filter((r) => r.state === 'ready').length}/${d.instanceCount}`,
+      d.kubernetes?.replicas
+        ? `${d.kubernetes.replicas.ready}/${d.kubernetes.replicas.desired}`
+        : `${d.replicas.filter((r) => r.state === 'ready').length}/${d.scaling?.desired ?? d.instanceCount}`,
       `${d.traffic}%`,
       `${d.mirrorTraffic}%`,
       d.reason ?? '',
     ]),
   );
+  for (const d of endpoint.deployments) {
+    if (!d.scaling) continue;
+    context.io.stdout.write(`\n  ${d.name} autoscaling:\n`);
+    for (const line of describeScaling(d.scaling)) context.io.stdout.write(`    ${line}\n`);
+  }
+  for (const d of endpoint.deployments) {
+    if (!d.kubernetes) continue;
+    context.io.stdout.write(`\n  ${d.name} on kubernetes:\n`);
+    for (const line of describeKubernetes(d.kubernetes)) context.io.stdout.write(`    ${line}\n`);
+  }
 }

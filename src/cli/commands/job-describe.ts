@@ -58,6 +58,14 @@ export function describeJob(job: JobView, metrics: RunMetrics): string {
       );
     }
   }
+  for (const table of job.tables) {
+    const columns = table.columns.length > 8 ? [...table.columns.slice(0, 8), '…'] : table.columns;
+    lines.push(
+      `  table:     ${table.name}  ${table.rows} row${table.rows === 1 ? '' : 's'}  (${columns.join(', ')})` +
+        (table.skipped > 0 ? `, ${table.skipped} lines skipped` : ''),
+    );
+  }
+  for (const image of job.images) lines.push(`  image:     images/${image.file}  (${image.bytes} bytes)`);
   if (metrics.skipped > 0)
     lines.push(`  (${metrics.skipped} metric lines were not metrics and were skipped)`);
   return `${lines.join('\n')}\n`;

@@ -63,7 +63,7 @@ export function registerJobCommands(program: Command, context: CliContext): void
     .description('snapshot the code and start a job (Azure ML command job file, or flags); prints its id')
     .option(
       '-f, --file <job.yml>',
-      'command job YAML: command, code, inputs, outputs, environment_variables, compute, resources.instance_count, limits.timeout',
+      'command job YAML: command, code, inputs, outputs, environment_variables, compute, environment.conda_file (Python packages for a container job), resources (instance_count; cpu, memory, shm_size: container limits), limits.timeout',
     )
     .option('--command <command>', 'the command, with ${{inputs.NAME}} and ${{outputs.NAME}} references')
     .option('--code <dir>', 'the code folder, snapshotted (honours .gitignore and .amlignore) and run in')
@@ -80,7 +80,10 @@ export function registerJobCommands(program: Command, context: CliContext): void
       [],
     )
     .option('--env <name=value>', 'an environment variable; repeat', collect, [])
-    .option('--target <name>', "where to run instead of the file's compute (default local)")
+    .option(
+      '--target <name>',
+      "where to run instead of the file's compute: local (default), a container or cluster target",
+    )
     .option(
       '--instance-count <n>',
       'processes to start, each with RANK and WORLD_SIZE',
@@ -155,7 +158,7 @@ export function registerJobCommands(program: Command, context: CliContext): void
   job
     .command('show')
     .description(
-      "show a job: status and reason, command, code, attempts, and each metric's last value and chart",
+      "show a job: status and reason, command, code, attempts, each metric's last value and chart, its tables and images",
     )
     .argument('<id>', 'the job id')
     .option('--json', 'print the job as JSON (metrics: the last value of each series)')
@@ -196,7 +199,9 @@ export function registerJobCommands(program: Command, context: CliContext): void
 
   job
     .command('download')
-    .description('copy what a job kept: outputs/, logs/, user_logs/ (its stdout and stderr), metrics.jsonl')
+    .description(
+      'copy what a job kept: outputs/, logs/, user_logs/ (its stdout and stderr), metrics.jsonl, tables/, images/',
+    )
     .argument('<id>', 'the job id')
     .requiredOption('-o, --output <dir>', 'the folder to copy into')
     .action(async (id: string, flags: { output: string }) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ModelProfile } from '../../core/model-profile.js';
 import { BerthError } from '../../core/errors.js';
 import type { ModelVersion } from '../../core/model.js';
 import type { CliContext } from '../context.js';
@@ -25,6 +26,21 @@ export function modelJson(model: ModelVersion): ModelVersion {
     signature: model.signature,
     createdAt: model.createdAt,
   };
+}
+
+/** The saved `berth profile` result in one line, or a hint to make one. */
+function describeProfile(profile: ModelProfile | undefined): string {
+  if (profile === undefined) return '  profile:     none (berth profile MODEL measures one)\n';
+  const memory = profile.recommendation.memoryBytes;
+  return (
+    `  profile:     ${profile.measuredAt} on ${profile.target} (${profile.machineCores} cores): ` +
+    `max ${profile.maxSustainedRps ?? 'no'} rps within the SLO, peak memory ${profile.peakRssBytes === null ? 'unmeasured' : formatBytes(profile.peakRssBytes)}, ` +
+    `memory ${memory === null ? 'unmeasured' : formatBytes(memory)}, cpu ${profile.recommendation.cpu ?? 'unmeasured'}` +
+    (profile.recommendation.maxBatchSize === null
+      ? ''
+      : `, max_batch_size ${profile.recommendation.maxBatchSize}`) +
+    '\n'
+  );
 }
 
 export function registerModelCommands(program: Command, context: CliContext): void {
@@ -131,11 +147,12 @@ export function registerModelCommands(program: Command, context: CliContext): vo
       const workspace = await context.openWorkspace();
       try {
         const found = await workspace.models.get(reference);
-        if (options.json) printJson(context.io, modelJson(found));
+        const profile = await workspace.models.profile(`${found.name}:${found.version}`);
+        if (options.json) printJson(context.io, { ...modelJson(found), profile: profile ?? null });
         else {
           const reading = await workspace.models.inspect(reference);
           const extra = reading === undefined ? '' : `${describeReading(reading).join('\n')}\n`;
-          context.io.stdout.write(describeModel(found) + extra);
+          context.io.stdout.write(describeModel(found) + extra + describeProfile(profile));
         }
       } finally {
         await workspace.close();

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { resolve as resolvePath } from 'node:path';
 import { BerthError, hasErrorCode } from '../../core/errors.js';
 import { parseMemory } from '../../core/specs/index.js';
 import {
@@ -11,6 +12,7 @@ import {
   type TargetRow,
 } from '../../sdk/targets.js';
 import { redactSettings } from '../../sdk/named-targets.js';
+import type { MeasuredSizing } from '../../targets/advisor.js';
 import { targetKinds, type WorkSupport } from '../../targets/target.js';
 import type { TargetRecord } from '../../workspace/index.js';
 import type { CliContext } from '../context.js';
@@ -52,6 +54,19 @@ function wholeNumber(flag: string) {
   };
 }
 
+/** `1,25%` → [1, '25%']: each a whole number of devices or a percentage (the target's schema checks the range). */
+function waveSizes(value: string): (number | string)[] {
+  return value.split(',').map((part) => {
+    const size = part.trim();
+    if (/^\d+$/.test(size)) return Number(size);
+    if (/^\d+(\.\d+)?%$/.test(size)) return size;
+    throw new BerthError(
+      'BAD_INPUT',
+      `--rollout-waves: expected sizes such as 1,25% (devices or percentages), not ${JSON.stringify(size)}`,
+    );
+  });
+}
+
 function limit(bytes: number | undefined): string {
   return bytes === undefined ? '-' : formatBytes(bytes);
 }
@@ -70,9 +85,30 @@ interface CreateFlags {
   knownHosts?: string;
   workdir?: string;
   node?: string;
+  python?: string;
   handler?: string;
   maxInstances?: number;
   idleTimeoutMs?: number;
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  registry?: string;
+  imagePullSecret?: string;
+  batchRedis?: string;
+  batchRedisInCluster?: string;
+  batchQueuePrefix?: string;
+  batchImage?: string;
+  batchVolume?: string;
+  kserve?: boolean;
+  gateway?: string;
+  gatewayReplicas?: number;
+  broker?: string;
+  deviceGroup?: string;
+  caFile?: string;
+  topicPrefix?: string;
+  rolloutWaves?: (number | string)[];
+  rolloutBakeMs?: number;
+  rolloutTimeoutMs?: number;
   json?: boolean;
 }
 
@@ -90,9 +126,30 @@ const settingFlags = {
   knownHosts: { flag: '--known-hosts', kind: 'ssh' },
   workdir: { flag: '--workdir', kind: 'ssh' },
   node: { flag: '--node', kind: 'ssh', setting: 'nodePath' },
+  python: { flag: '--python', kind: 'ssh', setting: 'pythonPath' },
   handler: { flag: '--handler', kind: 'function' },
   maxInstances: { flag: '--max-instances', kind: 'function' },
   idleTimeoutMs: { flag: '--idle-timeout-ms', kind: 'function' },
+  kubeconfig: { flag: '--kubeconfig', kind: 'kubernetes' },
+  context: { flag: '--context', kind: 'kubernetes' },
+  namespace: { flag: '--namespace', kind: 'kubernetes' },
+  registry: { flag: '--registry', kind: 'kubernetes' },
+  imagePullSecret: { flag: '--image-pull-secret', kind: 'kubernetes' },
+  batchRedis: { flag: '--batch-redis', kind: 'kubernetes' },
+  batchRedisInCluster: { flag: '--batch-redis-in-cluster', kind: 'kubernetes' },
+  batchQueuePrefix: { flag: '--batch-queue-prefix', kind: 'kubernetes' },
+  batchImage: { flag: '--batch-image', kind: 'kubernetes' },
+  batchVolume: { flag: '--batch-volume', kind: 'kubernetes' },
+  kserve: { flag: '--kserve', kind: 'kubernetes' },
+  gateway: { flag: '--gateway', kind: 'kubernetes' },
+  gatewayReplicas: { flag: '--gateway-replicas', kind: 'kubernetes' },
+  broker: { flag: '--broker', kind: 'edge' },
+  deviceGroup: { flag: '--device-group', kind: 'edge' },
+  caFile: { flag: '--ca-file', kind: 'edge' },
+  topicPrefix: { flag: '--topic-prefix', kind: 'edge' },
+  rolloutWaves: { flag: '--rollout-waves', kind: 'edge' },
+  rolloutBakeMs: { flag: '--rollout-bake-ms', kind: 'edge' },
+  rolloutTimeoutMs: { flag: '--rollout-timeout-ms', kind: 'edge' },
 } as const satisfies Record<string, { flag: string; kind: string; setting?: string }>;
 
 function settingsFor(options: CreateFlags): Record<string, unknown> {
@@ -117,12 +174,39 @@ function settingsFor(options: CreateFlags): Record<string, unknown> {
       '--type cluster needs --redis redis://host:port[/db]: the Redis its queue lives on',
     );
   }
-  return settings;
+  if (options.type === 'edge' && options.broker === undefined) {
+    throw new BerthError(
+      'BAD_INPUT',
+      '--type edge needs --broker mqtt://host:port (or mqtts://): the MQTT broker its devices use',
+    );
+  }
+  return nestRollout(settings);
+}
+
+/** The edge target's `--rollout-*` flags are its `rollout` setting; bake and timeout need waves. */
+function nestRollout(settings: Record<string, unknown>): Record<string, unknown> {
+  const { rolloutWaves: waves, rolloutBakeMs: bakeMs, rolloutTimeoutMs: reportTimeoutMs, ...rest } = settings;
+  if (waves === undefined) {
+    if (bakeMs !== undefined || reportTimeoutMs !== undefined)
+      throw new BerthError('BAD_INPUT', '--rollout-bake-ms and --rollout-timeout-ms need --rollout-waves');
+    return rest;
+  }
+  return {
+    ...rest,
+    rollout: {
+      waves,
+      ...(bakeMs === undefined ? {} : { bakeMs }),
+      ...(reportTimeoutMs === undefined ? {} : { reportTimeoutMs }),
+    },
+  };
 }
 
 function howToUse(record: TargetRecord): string {
   if (record.kind === 'cluster') {
     return `run batch jobs on it with compute: ${record.name} (or --target ${record.name}); workers join with berth worker --target ${record.name}`;
+  }
+  if (record.kind === 'edge') {
+    return `deploy to it with target: ${record.name}; devices join with berth edge agent --broker … --device-id ID, and berth edge status ${record.name} shows them`;
   }
   return `deploy to it with target: ${record.name}`;
 }
@@ -165,6 +249,7 @@ function describeMachine(report: MachineReport): string {
     `  node:       ${facts?.node ?? 'not found'}`,
     `  gpus:       ${facts === undefined || facts.gpus.length === 0 ? 'none found (no nvidia-smi)' : facts.gpus.join(', ')}`,
     `  workdir:    ${facts?.workdir ?? '?'} (${limit(facts?.freeBytes)} free)`,
+    `  limits:     ${facts?.userScopes === true ? 'cgroups (systemd-run --user --scope)' : "the scoring server's own memory limit (no systemd user scopes)"}`,
   ];
   lines.push(
     report.missing.length === 0 ? '  ready:      yes' : `  ready:      no: ${report.missing.join('; ')}`,
@@ -268,6 +353,10 @@ export function registerTargetCommands(program: Command, context: CliContext): v
     .option('--workdir <dir>', 'ssh: the folder berth works in on the machine (default .berth-remote)')
     .option('--node <path>', 'ssh: the Node.js (20.10+) on the machine (default node)')
     .option(
+      '--python <path>',
+      'ssh: the Python for .py scoring scripts on the machine (default /usr/bin/python3)',
+    )
+    .option(
       '--handler <kind>',
       'function: the handler the local host runs: fetch, aws-lambda, azure-functions (default fetch)',
     )
@@ -280,6 +369,84 @@ export function registerTargetCommands(program: Command, context: CliContext): v
       '--idle-timeout-ms <ms>',
       'function: an instance idle this long is stopped, down to none (default 60000)',
       wholeNumber('--idle-timeout-ms'),
+    )
+    .option(
+      '--kubeconfig <file>',
+      'kubernetes: the kubeconfig (default: $KUBECONFIG when used, else ~/.kube/config)',
+    )
+    .option('--context <name>', "kubernetes: the kubeconfig context (default: the file's current context)")
+    .option('--namespace <ns>', "kubernetes: the namespace (default: the context's, else default)")
+    .option(
+      '--registry <repo>',
+      'kubernetes: where images are pushed and pulled, e.g. registry.example.com/ml',
+    )
+    .option('--image-pull-secret <name>', 'kubernetes: the Secret pods pull images with (dockerconfigjson)')
+    .option(
+      '--batch-redis <url>',
+      'kubernetes: the Redis its batch workers share, as this machine reaches it (redis://host:port[/db]); needed for batch jobs',
+    )
+    .option(
+      '--batch-redis-in-cluster <url>',
+      'kubernetes: the same Redis as the pods reach it (default: --batch-redis)',
+    )
+    .option(
+      '--batch-queue-prefix <prefix>',
+      "kubernetes: prefix of its batch jobs' Redis keys (default berth)",
+    )
+    .option(
+      '--batch-image <image>',
+      'kubernetes: the image whose berth runs the batch workers (default: berth builds <registry>/berth-worker:<key> and pushes it)',
+    )
+    .option(
+      '--batch-volume <path[=claim]>',
+      "kubernetes: inputs and outputs at PATH in the worker pods, from a PersistentVolumeClaim (else the node's PATH)",
+    )
+    .option('--kserve', 'kubernetes: deployments become a KServe InferenceService (v1beta1)')
+    .option(
+      '--gateway <where>',
+      "kubernetes: where endpoints' traffic split and mirror run: server (berth server's gateway, default) or in-cluster (a gateway Deployment per endpoint in the namespace)",
+    )
+    .option(
+      '--gateway-replicas <n>',
+      'kubernetes: gateway pods per endpoint with --gateway in-cluster (default 2)',
+      wholeNumber('--gateway-replicas'),
+    )
+    .option(
+      '--broker <url>',
+      'edge (required): the MQTT broker of the devices, mqtt://host:port or mqtts://host:port',
+    )
+    .option(
+      '--device-group <group>',
+      'edge: the device group its deployments are desired for (default default)',
+    )
+    .option(
+      '--ca-file <file>',
+      "edge: PEM CA that signed an mqtts broker's certificate (default: the system's)",
+      (value: string) => resolvePath(value),
+    )
+    .option('--topic-prefix <prefix>', 'edge: first level of its MQTT topics (default berth)')
+    .option(
+      '--rollout-waves <sizes>',
+      'edge: roll new versions out in waves with automatic rollback; the size of each wave before the last (the rest), devices or a percentage, e.g. 1,25% (default: no waves)',
+      waveSizes,
+    )
+    .option(
+      '--rollout-bake-ms <ms>',
+      'edge: a wave must stay running and healthy this long before the next one goes (default 30000)',
+      (value: string) => {
+        const parsed = Number(value);
+        if (!Number.isInteger(parsed) || parsed < 0)
+          throw new BerthError(
+            'BAD_INPUT',
+            `--rollout-bake-ms must be a whole number of at least 0, not ${value}`,
+          );
+        return parsed;
+      },
+    )
+    .option(
+      '--rollout-timeout-ms <ms>',
+      'edge: each device of a wave must report the new version running within this long, or the group rolls back (default 300000)',
+      wholeNumber('--rollout-timeout-ms'),
     )
     .option('--json', 'print the recorded target as JSON')
     .action(async (name: string, options: CreateFlags) => {
@@ -360,9 +527,13 @@ export function registerTargetCommands(program: Command, context: CliContext): v
     .option('--rps <n>', 'expected requests per second', positive)
     .option('--offline', 'must keep serving with no link to the cloud')
     .option('--stage <stage>', 'dev, test or production (default production)')
+    .option(
+      '--model <model>',
+      'NAME or NAME:VERSION of a registered model: its size, and what berth profile measured for it, size the advice',
+    )
     .option('--json', 'print the recommendation as JSON')
     .action(
-      (options: {
+      async (options: {
         realtime?: boolean;
         batch?: boolean;
         gpu?: boolean;
@@ -371,6 +542,7 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         rps?: number;
         offline?: boolean;
         stage?: string;
+        model?: string;
         json?: boolean;
       }) => {
         if (options.realtime && options.batch)
@@ -379,11 +551,13 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         if (stage !== undefined && stage !== 'dev' && stage !== 'test' && stage !== 'production') {
           throw new BerthError('BAD_INPUT', `--stage must be dev, test or production, not ${stage}`);
         }
+        const model = options.model === undefined ? undefined : await modelFacts(context, options.model);
         const advice = recommend({
           mode: options.batch ? 'batch' : 'realtime',
           gpu: options.gpu === true,
-          modelBytes: options.modelSize,
+          modelBytes: options.modelSize ?? model?.sizeBytes,
           memoryBytes: options.memory,
+          ...(model?.measured === undefined ? {} : { measured: model.measured }),
           requestsPerSecond: options.rps,
           offline: options.offline === true,
           stage,
@@ -403,6 +577,36 @@ export function registerTargetCommands(program: Command, context: CliContext): v
         context.io.stdout.write(`${lines.join('\n')}\n`);
       },
     );
+}
+
+/** A registered model's size and, when it was profiled, what was measured. */
+async function modelFacts(
+  context: CliContext,
+  reference: string,
+): Promise<{ sizeBytes: number; measured: MeasuredSizing | undefined }> {
+  const workspace = await context.openWorkspace();
+  try {
+    const model = await workspace.models.get(reference);
+    const ref = `${model.name}:${model.version}`;
+    const profile = await workspace.models.profile(ref);
+    return {
+      sizeBytes: model.artifact.size,
+      measured:
+        profile === undefined
+          ? undefined
+          : {
+              source: `berth profile of ${ref} on ${profile.measuredAt.slice(0, 10)} (${profile.target}, ${profile.machineCores} cores)`,
+              peakRssBytes: profile.peakRssBytes,
+              memoryBytes: profile.recommendation.memoryBytes,
+              cpu: profile.recommendation.cpu,
+              maxSustainedRps: profile.maxSustainedRps,
+              maxConcurrentRequestsPerInstance: profile.recommendation.maxConcurrentRequestsPerInstance,
+              maxBatchSize: profile.recommendation.maxBatchSize,
+            },
+    };
+  } finally {
+    await workspace.close();
+  }
 }
 
 /** The workspace's named targets; none when there is no workspace (the table needs none). */

@@ -8,8 +8,9 @@
  * and no request dropped. A ConfigMap that does not parse is reported and the last good one kept.
  *
  * Health, on its own port: `/ready` answers 200 with the sha256 of the config it routes by (503
- * before the first one), `/live` 200 while the process runs. SIGTERM: not ready, then the gateway
- * drains its requests in flight and the process ends.
+ * before the first one), `/live` 200 while the process runs, `/statistics` each deployment's
+ * counters (requests, in flight, refused, mirrored) as the gateway keeps them. SIGTERM: not ready,
+ * then the gateway drains its requests in flight and the process ends.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -77,6 +78,11 @@ export class GatewayRunner {
         res
           .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
           .end(`${JSON.stringify({ ready, config: runner.routed ?? null })}\n`);
+      } else if (req.url === '/statistics') {
+        const statistics = Object.fromEntries(
+          gateway.endpointNames().map((endpoint) => [endpoint, gateway.statistics(endpoint)]),
+        );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(statistics)}\n`);
       } else {
         res.writeHead(404).end();
       }

@@ -203,6 +203,18 @@ describe('in-cluster gateway against a real API server (level 2)', { skip }, () 
     await until('the gateway follows the change', async () => (await readyConfig(runner!)) === second);
     assert.equal((await score('first-key')).status, 401, 'the old key is gone');
     assert.equal((await score('second-key')).status, 503, 'the new key is taken');
+    // Its counters, on the health port: the requests it took, none left in flight.
+    const statistics = (await (
+      await fetch(`http://127.0.0.1:${runner.healthPort}/statistics`)
+    ).json()) as Record<string, Record<string, { requests: number; inFlight: number }>>;
+    assert.deepEqual(Object.keys(statistics), ['shop']);
+    const counters = Object.values(statistics.shop!);
+    assert.equal(counters.length, 2);
+    assert.ok(counters.reduce((sum, counter) => sum + counter.requests, 0) >= 2, JSON.stringify(statistics));
+    assert.deepEqual(
+      counters.map((counter) => counter.inFlight),
+      [0, 0],
+    );
 
     // The gateway's account reads only the Secrets it was given.
     await assert.rejects(

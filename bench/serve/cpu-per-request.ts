@@ -1,9 +1,16 @@
 /**
  * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
  * [--server berth|echo] [--payload v2|score|binary] [--batching 4] [--model tiny|ocr]
- * [--max-concurrent N]`: the server's
- * own CPU time per request (on the tiny model unless `--model ocr`), read from /proc/<pid>/stat
- * before and after a fixed number of requests. With `--batching N` berth batches up to N rows, as bench:serve runs it.
+ * [--max-concurrent N] [--no-malloc-threshold]`: the server's own CPU time per request (on the
+ * tiny model unless `--model ocr`), read from /proc/<pid>/stat before and after a fixed number of
+ * requests, for the whole process and for its main thread alone. With `--batching N` berth batches
+ * up to N rows, as bench:serve runs it. berth starts as its targets start it (src/core/heap-headroom.ts),
+ * or without the malloc mmap threshold with `--no-malloc-threshold`.
+ *
+ * The main thread's share is what bounds a Node.js server's requests/s once it has cores of its
+ * own: V8's helper threads (concurrent marking, compilers) run beside it. On a 2-core machine
+ * shared with the load generator, the main-thread ratio of two servers is the fairest estimate of
+ * their throughput ratio on a server with cores to spare.
  *
  * Wall-clock requests/s on a small shared machine swings with whatever else runs; the CPU a
  * server spends per request does not, so this is the number to compare variants of the HTTP path
@@ -11,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { scoringProcessFlags } from '../../src/core/heap-headroom.js';
+import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { startChild, type ChildServer } from './child.js';
 import { prepareModels, toServe } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
@@ -30,9 +37,12 @@ const maxBatchSize = Number(option('batching', '0'));
 const modelName = option('model', 'tiny');
 const maxConcurrent = Number(option('max-concurrent', '0'));
 
-/** utime + stime of a process, in clock ticks (100 per second on Linux). */
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** utime + stime of a process (or, with `thread`, of one of its threads), in clock ticks (100 per second on Linux). */
+function cpuTicks(pid: number, thread?: number): number {
+  const stat = readFileSync(
+    thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+    'utf8',
+  );
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]);
@@ -80,24 +90,32 @@ const server: ChildServer =
           },
         },
         scoringProcessFlags(),
+        process.argv.includes('--no-malloc-threshold') ? {} : scoringProcessEnv,
       );
 try {
   const port = server.ports.http ?? 0;
   await fire(port, payload, Math.min(requests, 5000));
   const perRequest: number[] = [];
+  const mainPerRequest: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const before = cpuTicks(server.pid);
+    const mainBefore = cpuTicks(server.pid, server.pid);
     const started = performance.now();
     const errors = await fire(port, payload, requests);
     const seconds = (performance.now() - started) / 1000;
     const micros = ((cpuTicks(server.pid) - before) * 10_000) / requests;
+    const mainMicros = ((cpuTicks(server.pid, server.pid) - mainBefore) * 10_000) / requests;
     perRequest.push(micros);
+    mainPerRequest.push(mainMicros);
     console.log(
-      `${which} ${payloadName}: ${micros.toFixed(1)} µs CPU/request, ${Math.round(requests / seconds)} req/s${errors > 0 ? `, ${errors} errors` : ''}`,
+      `${which} ${payloadName}: ${micros.toFixed(1)} µs CPU/request (main thread ${mainMicros.toFixed(1)}), ${Math.round(requests / seconds)} req/s${errors > 0 ? `, ${errors} errors` : ''}`,
     );
   }
-  const sorted = [...perRequest].sort((a, b) => a - b);
-  console.log(`${which} ${payloadName}: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(1)} µs`);
+  const median = (values: number[]): number =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  console.log(
+    `${which} ${payloadName}: median ${median(perRequest).toFixed(1)} µs (main thread ${median(mainPerRequest).toFixed(1)})`,
+  );
 } finally {
   await server.stop();
 }

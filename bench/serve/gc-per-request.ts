@@ -3,13 +3,15 @@
  * collections per thousand requests at concurrency 1 (v2 binary, the OCR classifier), for berth's
  * scoring server and the hand-written node:http + workers server, in one run, with their p50 and
  * p99. A full (major) collection every hundred requests lands in the p99; this counts them
- * directly, which a shared machine's noise does not change the way it changes latency.
+ * directly, which a shared machine's noise does not change the way it changes latency. berth runs
+ * three ways: as its targets start it (the old-generation floor and the malloc mmap threshold of
+ * src/core/heap-headroom.ts), without the floor, and without the threshold.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { scoringProcessFlags } from '../../src/core/heap-headroom.js';
+import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { prepareModels, toServe, type BenchModel } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
 
@@ -32,11 +34,17 @@ interface Server {
   counts: GcCount[];
 }
 
-function start(script: string, args: unknown, flags: string[] = []): Promise<Server> {
+function start(
+  script: string,
+  args: unknown,
+  flags: string[],
+  env: Readonly<Record<string, string>>,
+): Promise<Server> {
   const counter = fileURLToPath(new URL('./gc-counter.js', import.meta.url));
   const path = fileURLToPath(new URL(`./servers/${script}.js`, import.meta.url));
   const child = spawn(process.execPath, [...flags, '--import', counter, path, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const counts: GcCount[] = [];
   let errors = '';
@@ -122,8 +130,9 @@ async function run(
   args: unknown,
   payload: HttpPayload,
   flags: string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Promise<Record<string, number>> {
-  const server = await start(script, args, flags);
+  const server = await start(script, args, flags, env);
   try {
     return await measure(name, server, payload);
   } finally {
@@ -159,12 +168,35 @@ const handWritten = await run(
   },
   payload,
 );
-const berth = await run('berth', 'berth', berthArgs([ocr, tiny]), payload, scoringProcessFlags());
-const berthDefault = await run('berth without the heap floor', 'berth', berthArgs([ocr, tiny]), payload);
+const berth = await run(
+  'berth',
+  'berth',
+  berthArgs([ocr, tiny]),
+  payload,
+  scoringProcessFlags(),
+  scoringProcessEnv,
+);
+const berthDefault = await run(
+  'berth without the heap floor',
+  'berth',
+  berthArgs([ocr, tiny]),
+  payload,
+  [],
+  scoringProcessEnv,
+);
+const berthGlibc = await run(
+  'berth without the malloc threshold',
+  'berth',
+  berthArgs([ocr, tiny]),
+  payload,
+  scoringProcessFlags(),
+);
+const overHandWritten = (result: Record<string, number>): number =>
+  Math.round((result['p99 ms']! - handWritten['p99 ms']!) * 1000) / 1000;
 console.log({
-  'berth - hand-written p99 ms': Math.round((berth['p99 ms']! - handWritten['p99 ms']!) * 1000) / 1000,
-  'berth without the floor - hand-written p99 ms':
-    Math.round((berthDefault['p99 ms']! - handWritten['p99 ms']!) * 1000) / 1000,
+  'berth - hand-written p99 ms': overHandWritten(berth),
+  'berth without the floor - hand-written p99 ms': overHandWritten(berthDefault),
+  'berth without the malloc threshold - hand-written p99 ms': overHandWritten(berthGlibc),
   'berth / hand-written GC pause per request':
     Math.round(
       (berth['GC pause ms / 1000 requests']! / Math.max(0.001, handWritten['GC pause ms / 1000 requests']!)) *

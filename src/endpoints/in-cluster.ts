@@ -58,6 +58,7 @@ export class GatewayRunner {
   private stopConfigWatch: (() => void) | undefined;
   private queue: Promise<void> = Promise.resolve();
   private stopping = false;
+  private leaving = false;
   private retry: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -74,7 +75,7 @@ export class GatewayRunner {
       if (req.url === '/live') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"live":true}\n');
       } else if (req.url === '/ready') {
-        const ready = runner.routed !== undefined && !runner.stopping;
+        const ready = runner.routed !== undefined && !runner.stopping && !runner.leaving;
         res
           .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
           .end(`${JSON.stringify({ ready, config: runner.routed ?? null })}\n`);
@@ -210,6 +211,11 @@ export class GatewayRunner {
     this.options.log(
       `gateway: routing ${config.endpoint} by config ${sha.slice(0, 12)}: traffic ${JSON.stringify(config.traffic)}, mirror ${JSON.stringify(config.mirror)}`,
     );
+  }
+
+  /** Readiness answers 503 from now on while the gateway still routes (a delayed stop). */
+  unready(): void {
+    this.leaving = true;
   }
 
   /** Not ready at once; then the requests in flight finish (up to 30 s) and everything closes. */

@@ -4,11 +4,13 @@
  * resolved object, as `berth serve` and the targets write it, or user options to resolve). Once
  * listening it prints one line, `{"event":"listening","port":…,"grpcPort":…,"memoryLimitBytes":…,
  * "memoryLimit":"<the limit and where it came from>"}`, and it stops gracefully on SIGTERM or
- * SIGINT. When it can no longer recover by itself it prints `{"event":"failed",…}` on stderr and
- * exits with code 1 (exitOnFatal).
+ * SIGINT (after `stopDelayMs`; `BERTH_STOP_DELAY_MS` in the environment sets it for an image whose
+ * options file is baked in, as the Kubernetes target's pods do). When it can no longer recover by
+ * itself it prints `{"event":"failed",…}` on stderr and exits with code 1 (exitOnFatal).
  */
 import { readFile } from 'node:fs/promises';
 import { BerthError, toBerthError } from '../core/errors.js';
+import { stopDelayFromEnv } from '../core/stop-delay.js';
 import { describeMemoryLimit } from './memory-limit.js';
 import { resolveScoringOptions } from './options.js';
 import { startScoringServer, type GrpcStarter } from './server.js';
@@ -36,7 +38,12 @@ async function main(argv: readonly string[]): Promise<void> {
       `cannot read scoring options from ${path}: ${toBerthError(error).message}`,
     );
   }
-  const options = resolveScoringOptions({ ...(input as object), handleSignals: true, exitOnFatal: true });
+  const options = resolveScoringOptions({
+    ...(input as object),
+    ...stopDelayFromEnv(process.env),
+    handleSignals: true,
+    exitOnFatal: true,
+  });
   const server = await startScoringServer(options, {
     grpc: options.grpcPort === undefined ? undefined : await grpcStarter(),
   });

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { BerthError } from '../core/errors.js';
 import { frameworks } from '../core/model.js';
+import { MAX_STOP_DELAY_MS } from '../core/stop-delay.js';
 import { tensorDatatypes } from '../core/tensor.js';
 import type { EngineOptions, ModelToServe } from './engine.js';
 import { MIN_MEMORY_LIMIT_BYTES } from './engine/check-options.js';
@@ -162,6 +163,12 @@ export const scoringOptionsSchema = z.strictObject({
   exitOnFatal: z.boolean().default(false),
   /** How long a graceful stop waits for in-flight requests, ms. Default requestTimeoutMs + 1000. */
   drainTimeoutMs: z.number().int().positive().optional(),
+  /**
+   * On SIGTERM/SIGINT, keep serving this long (ms) with readiness answering 503 before the graceful
+   * stop begins, so callers that found this replica through a list that lags its deletion (a
+   * Kubernetes Service, a gateway's pod watch) stop sending to it first. Default 0.
+   */
+  stopDelayMs: z.number().int().min(0).max(MAX_STOP_DELAY_MS).default(0),
 });
 
 export type ScoringOptions = z.input<typeof scoringOptionsSchema>;
@@ -184,6 +191,7 @@ export interface ResolvedScoringOptions {
   handleSignals: boolean;
   exitOnFatal: boolean;
   drainTimeoutMs: number;
+  stopDelayMs: number;
   engine: EngineOptions;
 }
 
@@ -257,6 +265,7 @@ export function resolveScoringOptions(
     handleSignals: options.handleSignals,
     exitOnFatal: options.exitOnFatal,
     drainTimeoutMs: options.drainTimeoutMs ?? options.requestTimeoutMs + 1000,
+    stopDelayMs: options.stopDelayMs,
     engine: {
       models,
       scoringScript: options.scoringScript,

@@ -170,8 +170,21 @@ export async function startScoringServer(
     })();
     return closing;
   };
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    logger.log('info', 'stopping', { signal });
+    // A second signal during the delay stops at once.
+    const delayMs = signalled ? 0 : options.stopDelayMs;
+    signalled = true;
+    logger.log('info', 'stopping', { signal, ...(delayMs > 0 ? { delay_ms: delayMs } : {}) });
+    if (delayMs > 0) {
+      http.unready();
+      process.once(signal, onSignal);
+      setTimeout(() => stop(), delayMs);
+      return;
+    }
+    stop();
+  };
+  const stop = (): void => {
     close().then(
       () => process.exit(0),
       (error: unknown) => {

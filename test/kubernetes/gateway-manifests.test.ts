@@ -82,8 +82,11 @@ describe('in-cluster gateway manifests', () => {
     assert.equal(container.image, settings.image);
     assert.deepEqual(
       container.env.map((env: Loose) => env.name),
-      ['BERTH_GATEWAY_CONFIG', 'BERTH_NAMESPACE'],
+      ['BERTH_GATEWAY_CONFIG', 'BERTH_NAMESPACE', 'BERTH_STOP_DELAY_MS'],
     );
+    // It routes on for the stop delay after SIGTERM, then drains up to 30 s, inside its grace.
+    assert.equal(container.env[2].value, '3000');
+    assert.equal(pod.terminationGracePeriodSeconds, 43);
     assert.equal(container.readinessProbe.httpGet.path, '/ready');
     const service = find(objects, 'Service');
     assert.deepEqual(service.spec.selector, labels);

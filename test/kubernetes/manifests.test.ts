@@ -80,6 +80,12 @@ describe('kubernetes manifests', () => {
     assert.equal(container.livenessProbe.successThreshold, 1);
     assert.equal(container.readinessProbe.periodSeconds, Math.ceil(spec.readinessProbe.periodMs / 1000));
     assert.equal(container.env[0].valueFrom.secretKeyRef.name, 'shop-blue');
+    // A pod serves on for the stop delay after SIGTERM (not ready), then drains: the grace covers both.
+    assert.deepEqual(container.env[1], { name: 'BERTH_STOP_DELAY_MS', value: '3000' });
+    assert.equal(
+      pod.terminationGracePeriodSeconds,
+      Math.ceil((3000 + spec.requestSettings.requestTimeoutMs + 500 + 3000) / 1000),
+    );
     assert.deepEqual(find(objects, 'ConfigMap').data, { MODE: 'fast' });
     assert.equal(
       Buffer.from(

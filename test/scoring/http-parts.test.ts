@@ -136,4 +136,77 @@ describe('scoring main entry', () => {
       dir.remove();
     }
   });
+
+  /** Starts main.js on the linear model with `env`; the listening event, or the failure line. */
+  async function startMain(
+    path: string,
+    env: Record<string, string>,
+  ): Promise<{ child: ReturnType<typeof spawn>; exited: Promise<number | null>; first: string }> {
+    const config = join(path, 'options.json');
+    writeFileSync(
+      config,
+      JSON.stringify(
+        resolveScoringOptions({ port: 0, workers: 1, logLevel: 'silent', models: [linearModel(path)] }),
+      ),
+    );
+    const main = fileURLToPath(new URL('../../src/scoring/main.js', import.meta.url));
+    const child = spawn(process.execPath, [main, '--config', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let errors = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (errors += text));
+    const first = await new Promise<string>((resolve) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      void exited.then(() => resolve(errors));
+    });
+    return { child, exited, first };
+  }
+
+  it('with BERTH_STOP_DELAY_MS, answers for that long after SIGTERM with readiness at 503, then stops', async () => {
+    const dir = tempDir('http-main-delay');
+    try {
+      const { child, exited, first } = await startMain(dir.path, { BERTH_STOP_DELAY_MS: '1500' });
+      const { port } = JSON.parse(first) as { port: number };
+      const url = `http://127.0.0.1:${port}`;
+      const infer = () =>
+        fetch(`${url}/v2/models/linear/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [2, 0, 1] }] }),
+        });
+      assert.equal((await fetch(`${url}/v2/health/ready`)).status, 200);
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const ready = await fetch(`${url}/v2/health/ready`);
+      assert.equal(ready.status, 503, await ready.text());
+      assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
+      const answer = await infer();
+      assert.equal(answer.status, 200, await answer.text());
+      assert.equal(await exited, 0);
+      assert.ok(performance.now() - signalled >= 1400, 'it stopped before its delay was over');
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses a BERTH_STOP_DELAY_MS that is not whole milliseconds in range, naming it', async () => {
+    const dir = tempDir('http-main-bad-delay');
+    try {
+      for (const value of ['soon', '-1', '1.5', '999999']) {
+        const { exited, first } = await startMain(dir.path, { BERTH_STOP_DELAY_MS: value });
+        assert.equal(await exited, 2, first);
+        const failed = JSON.parse(first) as { event: string; code: string; message: string };
+        assert.deepEqual(failed, {
+          event: 'failed',
+          code: 'INVALID_SPEC',
+          message: `BERTH_STOP_DELAY_MS is "${value}": give whole milliseconds from 0 to 120000`,
+        });
+      }
+    } finally {
+      dir.remove();
+    }
+  });
 });

@@ -22,12 +22,15 @@ export interface HttpFrontEnd {
   listen(port: number, host: string): Promise<number>;
   /** Stops accepting, waits up to `timeoutMs` for requests in flight, then closes every connection. */
   close(timeoutMs: number): Promise<void>;
+  /** Readiness answers 503 from now on; every other route still serves (a delayed stop). */
+  unready(): void;
   readonly inFlight: number;
 }
 
 export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
   let inFlight = 0;
   let draining = false;
+  let leaving = false;
   let idle: (() => void) | undefined;
 
   const finish = (exchange: Exchange): void => {
@@ -176,6 +179,12 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
       if (draining && (route.method === 'POST' || route.id === 'v2-ready')) {
         throw new BerthError('SHUTTING_DOWN', 'the server is shutting down');
       }
+      if (leaving && route.id === 'v2-ready') {
+        throw new BerthError(
+          'SHUTTING_DOWN',
+          'the server is stopping: it answers what it is sent until then',
+        );
+      }
       const pending = dispatch(exchange);
       if (pending !== undefined) pending.catch((error: unknown) => fail(exchange, error));
     } catch (error) {
@@ -210,6 +219,9 @@ export function createHttpFrontEnd(context: HttpContext): HttpFrontEnd {
     server,
     get inFlight() {
       return inFlight;
+    },
+    unready() {
+      leaving = true;
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@
  * ConfigMap (and maybe the Secret and Role), never the pods, which follow the ConfigMap by a watch.
  */
 import { createHash } from 'node:crypto';
+import { STOP_DELAY_ENV } from '../../core/stop-delay.js';
 import type { EndpointRouting } from '../target.js';
 import {
   gatewayConfig,
@@ -19,6 +20,7 @@ import {
   primaryKeyField,
   secondaryKeyField,
 } from './gateway-config.js';
+import { podStopDelayMs } from './manifests.js';
 import { labelValue, managedByLabel, endpointLabel, targetLabel } from './names.js';
 import type { KubeObject } from './objects.js';
 
@@ -156,14 +158,16 @@ export function gatewayManifests(
               env: [
                 { name: gatewayConfigEnv, value: name },
                 { name: gatewayNamespaceEnv, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: STOP_DELAY_ENV, value: String(podStopDelayMs) },
               ],
               resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
               readinessProbe: health('/ready'),
               livenessProbe: { ...health('/live'), initialDelaySeconds: 5, failureThreshold: 5 },
             },
           ],
-          // The gateway drains its requests in flight for up to 30 s on SIGTERM.
-          terminationGracePeriodSeconds: 40,
+          // On SIGTERM the gateway serves on for the stop delay (not ready), then drains its
+          // requests in flight for up to 30 s.
+          terminationGracePeriodSeconds: 40 + Math.ceil(podStopDelayMs / 1000),
           topologySpreadConstraints: [
             {
               maxSkew: 1,

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { REPLICA_TOKEN_ENV } from '../../core/replica-token.js';
+import { STOP_DELAY_ENV } from '../../core/stop-delay.js';
 import { containerPort } from '../container/build-context.js';
 import { replicaStopGraceMs } from '../shared/scoring-options.js';
 import type { ProbeSettings, ResolvedDeployment } from '../target.js';
@@ -20,6 +21,12 @@ import type { KubeObject } from './objects.js';
 export const tokenKey = 'replica-token';
 export const configHashAnnotation = 'berth.dev/config-sha256';
 export const modelAnnotation = 'berth.dev/model';
+/**
+ * How long a pod keeps serving after its SIGTERM (readiness at 503 meanwhile): the Endpoints
+ * behind a Service and berth's own pod watches learn of a deletion a moment after the kubelet
+ * does, and a request sent in that moment must still be answered.
+ */
+export const podStopDelayMs = 3000;
 
 export interface ManifestInput {
   spec: ResolvedDeployment;
@@ -108,7 +115,10 @@ export function deploymentManifests(input: ManifestInput): Manifests {
     image: input.image,
     ports: [{ name: 'http', containerPort, protocol: 'TCP' }],
     envFrom: [{ configMapRef: { name } }],
-    env: [{ name: REPLICA_TOKEN_ENV, valueFrom: { secretKeyRef: { name, key: tokenKey } } }],
+    env: [
+      { name: REPLICA_TOKEN_ENV, valueFrom: { secretKeyRef: { name, key: tokenKey } } },
+      { name: STOP_DELAY_ENV, value: String(podStopDelayMs) },
+    ],
     resources: resources(spec),
     livenessProbe: probe('/v2/health/live', spec.livenessProbe, true),
     readinessProbe: probe('/v2/health/ready', spec.readinessProbe, false),
@@ -129,7 +139,7 @@ export function deploymentManifests(input: ManifestInput): Manifests {
         metadata: { labels, annotations: podAnnotations },
         spec: {
           containers: [container],
-          terminationGracePeriodSeconds: Math.ceil(replicaStopGraceMs(spec) / 1000),
+          terminationGracePeriodSeconds: Math.ceil((podStopDelayMs + replicaStopGraceMs(spec)) / 1000),
           topologySpreadConstraints: [
             {
               maxSkew: 1,

@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { startChild, type ChildServer } from './child.js';
+import { cpuMicros } from './proc-cpu.js';
 import { prepareModels, toServe } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
 
@@ -36,17 +37,6 @@ const payloadName = option('payload', 'v2');
 const maxBatchSize = Number(option('batching', '0'));
 const modelName = option('model', 'tiny');
 const maxConcurrent = Number(option('max-concurrent', '0'));
-
-/** utime + stime of a process (or, with `thread`, of one of its threads), in clock ticks (100 per second on Linux). */
-function cpuTicks(pid: number, thread?: number): number {
-  const stat = readFileSync(
-    thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
-    'utf8',
-  );
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 async function fire(port: number, payload: HttpPayload, amount: number): Promise<number> {
   const result = await autocannon({
@@ -98,23 +88,25 @@ try {
   const perRequest: number[] = [];
   const mainPerRequest: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const before = cpuTicks(server.pid);
-    const mainBefore = cpuTicks(server.pid, server.pid);
+    const before = cpuMicros(server.pid);
+    const mainBefore = cpuMicros(server.pid, server.pid);
     const started = performance.now();
     const errors = await fire(port, payload, requests);
     const seconds = (performance.now() - started) / 1000;
-    const micros = ((cpuTicks(server.pid) - before) * 10_000) / requests;
-    const mainMicros = ((cpuTicks(server.pid, server.pid) - mainBefore) * 10_000) / requests;
+    const micros = (cpuMicros(server.pid) - before) / requests;
+    const mainMicros = (cpuMicros(server.pid, server.pid) - mainBefore) / requests;
     perRequest.push(micros);
     mainPerRequest.push(mainMicros);
     console.log(
       `${which} ${payloadName}: ${micros.toFixed(1)} µs CPU/request (main thread ${mainMicros.toFixed(1)}), ${Math.round(requests / seconds)} req/s${errors > 0 ? `, ${errors} errors` : ''}`,
     );
   }
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const peakRss = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
   const median = (values: number[]): number =>
     [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   console.log(
-    `${which} ${payloadName}: median ${median(perRequest).toFixed(1)} µs (main thread ${median(mainPerRequest).toFixed(1)})`,
+    `${which} ${payloadName}: median ${median(perRequest).toFixed(1)} µs (main thread ${median(mainPerRequest).toFixed(1)}), peak RSS ${Math.round(Number(peakRss) / 1024)} MiB`,
   );
 } finally {
   await server.stop();

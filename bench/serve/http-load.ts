@@ -4,6 +4,7 @@
  */
 import autocannon from 'autocannon';
 import type { HttpPayload } from './payloads.js';
+import { cpuMicros } from './proc-cpu.js';
 
 export interface LoadResult {
   concurrency: number;
@@ -15,6 +16,11 @@ export interface LoadResult {
   errors: number;
   /** The load generator's share of all the cores while this load ran (1 = every core). */
   generatorShare?: number;
+  /**
+   * The server's main-thread CPU per answered request over the measured window, µs (when its pid
+   * was given): what bounds a Node.js server's requests/s once it has cores of its own.
+   */
+  serverMainMicrosPerRequest?: number;
 }
 
 export interface HttpLoad {
@@ -24,13 +30,19 @@ export interface HttpLoad {
   seconds: number;
   warmupSeconds: number;
   itemsPerRequest: number;
+  /** The server's process id, to read its main thread's CPU time (Linux). */
+  serverPid?: number;
 }
 
 export async function runHttpLoad(load: HttpLoad): Promise<LoadResult> {
   if (load.warmupSeconds > 0) await fire(load, load.warmupSeconds);
+  const pid = load.serverPid;
+  const before = pid === undefined ? 0 : cpuMicros(pid, pid);
   const result = await fire(load, load.seconds);
   const ok = result['2xx'];
+  const mainMicros = pid === undefined ? undefined : cpuMicros(pid, pid) - before;
   return {
+    ...(mainMicros === undefined || ok === 0 ? {} : { serverMainMicrosPerRequest: mainMicros / ok }),
     concurrency: load.concurrency,
     requestsPerSecond: ok / result.duration,
     itemsPerSecond: (ok * load.itemsPerRequest) / result.duration,

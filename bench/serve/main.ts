@@ -70,6 +70,7 @@ async function httpSeries(
   model: BenchModel,
   port: number | undefined,
   payload: HttpPayload,
+  serverPid?: number,
 ): Promise<Series> {
   if (port === undefined) throw new Error(`${label}: the server reported no HTTP port`);
   const results: LoadResult[] = [];
@@ -82,6 +83,7 @@ async function httpSeries(
         seconds: config.loadSeconds,
         warmupSeconds: config.warmupSeconds,
         itemsPerRequest: 1,
+        serverPid,
       }),
     );
     const result = { ...value, generatorShare: round(generatorShare, 3) };
@@ -182,7 +184,7 @@ async function main(): Promise<void> {
   const echo = await withServer(
     'node:http echo',
     () => startChild('plain', { mode: 'echo', file: '' }),
-    (server) => httpSeries('node:http echo', tiny, server.ports.http, tinyPayloads.v2Json),
+    (server) => httpSeries('node:http echo', tiny, server.ports.http, tinyPayloads.v2Json, server.pid),
   );
 
   // The hand-written alternative done well, for binary bodies.
@@ -209,7 +211,13 @@ async function main(): Promise<void> {
       scoreJson: await httpSeries('berth /score JSON', ocr, server.ports.http, ocrPayloads.scoreJson),
       v2Binary: await httpSeries('berth v2 binary', ocr, server.ports.http, ocrPayloads.v2Binary),
       grpc: await grpcSeries('berth gRPC raw', ocr, server.ports.grpc, ocrPayloads.grpc),
-      tinyJson: await httpSeries('berth v2 JSON (tiny)', tiny, server.ports.http, tinyPayloads.v2Json),
+      tinyJson: await httpSeries(
+        'berth v2 JSON (tiny)',
+        tiny,
+        server.ports.http,
+        tinyPayloads.v2Json,
+        server.pid,
+      ),
       tinyGrpc: await grpcSeries('berth gRPC raw (tiny)', tiny, server.ports.grpc, tinyPayloads.grpc),
     }),
   );
@@ -262,6 +270,15 @@ async function main(): Promise<void> {
     ratios[`tiny: berth v2 JSON@${c} / echo@${c} (req/s)`] = ratio(
       at(berth?.tinyJson, c)?.requestsPerSecond,
       at(echo, c)?.requestsPerSecond,
+    );
+  }
+  // On 2 cores the load generator takes what the echo server leaves, so req/s compares the two
+  // servers on unequal shares of the cores; main-thread CPU per request compares what bounds each
+  // one's req/s on cores of its own.
+  for (const c of config.concurrencies) {
+    ratios[`tiny: echo / berth v2 JSON main-thread CPU per request @${c}`] = ratio(
+      at(echo, c)?.serverMainMicrosPerRequest,
+      at(berth?.tinyJson, c)?.serverMainMicrosPerRequest,
     );
   }
   const p99 = at(berth?.v2Binary, shallowest)?.p99Ms;

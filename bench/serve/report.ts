@@ -54,14 +54,15 @@ export function printRaw(raw: RawResult): void {
 export function printSeries(title: string, series: Series[]): void {
   console.log(`\n${title}`);
   console.log(
-    `${pad('server', 26, true)} ${pad('conc', 5)} ${pad('items/s', 10)} ${pad('req/s', 10)} ${pad('p50 ms', 9)} ${pad('p99 ms', 9)} ${pad('errors', 7)} ${pad('gen %', 6)}`,
+    `${pad('server', 26, true)} ${pad('conc', 5)} ${pad('items/s', 10)} ${pad('req/s', 10)} ${pad('p50 ms', 9)} ${pad('p99 ms', 9)} ${pad('errors', 7)} ${pad('gen %', 6)} ${pad('main µs/req', 12)}`,
   );
   for (const entry of series) {
     for (const r of entry.results) {
       console.log(
         `${pad(entry.label, 26, true)} ${pad(r.concurrency, 5)} ${pad(round(r.itemsPerSecond, 0), 10)} ${pad(round(r.requestsPerSecond, 0), 10)} ` +
           `${pad(round(r.p50Ms, 2), 9)} ${pad(round(r.p99Ms, 2), 9)} ${pad(r.errors, 7)} ` +
-          pad(r.generatorShare === undefined ? '' : round(r.generatorShare * 100, 1), 6),
+          `${pad(r.generatorShare === undefined ? '' : round(r.generatorShare * 100, 1), 6)} ` +
+          pad(r.serverMainMicrosPerRequest === undefined ? '' : round(r.serverMainMicrosPerRequest, 1), 12),
       );
     }
   }

@@ -37,7 +37,7 @@ test('package --output writes a build context: Dockerfile, server, the model byt
     assert.match(dockerfile, /^COPY model\/ \/berth\/model\/$/m);
     assert.match(
       dockerfile,
-      /^CMD \["node","--initial-old-space-size=64","\/berth\/server\/main\.js","--config","\/berth\/config\/scoring\.json"\]$/m,
+      /^CMD \["node","--initial-old-space-size=64","--max-semi-space-size=64","\/berth\/server\/main\.js","--config","\/berth\/config\/scoring\.json"\]$/m,
     );
     assert.match(dockerfile, /^LABEL .*berth\.model="linear:1"/m);
     await access(join(context, 'server', 'main.js'));

@@ -36,24 +36,20 @@
  * serving, and gives every block from 1 MiB up back to the system when it is freed.
  */
 
-const MAX_FLOOR_MIB = 64;
-const MIN_FLOOR_MIB = 16;
-
-/** The floor in MiB for a process held under `memoryLimitBytes` (64 MiB when not known). */
-export function oldSpaceFloorMiB(memoryLimitBytes?: number): number {
-  if (memoryLimitBytes === undefined || !Number.isFinite(memoryLimitBytes)) return MAX_FLOOR_MIB;
-  const eighth = Math.floor(memoryLimitBytes / 8 / 2 ** 20);
-  return Math.max(MIN_FLOOR_MIB, Math.min(MAX_FLOOR_MIB, eighth));
+/** `1 / divisor` of the memory limit in MiB, between 16 and 64 (64 when the limit is not known). */
+function shareOfLimitMiB(memoryLimitBytes: number | undefined, divisor: number): number {
+  if (memoryLimitBytes === undefined || !Number.isFinite(memoryLimitBytes)) return 64;
+  return Math.max(16, Math.min(64, Math.floor(memoryLimitBytes / divisor / 2 ** 20)));
 }
 
-const MAX_SEMI_SPACE_MIB = 64;
-const MIN_SEMI_SPACE_MIB = 16;
+/** The old-generation floor in MiB for a process held under `memoryLimitBytes`: an eighth. */
+export function oldSpaceFloorMiB(memoryLimitBytes?: number): number {
+  return shareOfLimitMiB(memoryLimitBytes, 8);
+}
 
-/** The young generation's semi-space in MiB under `memoryLimitBytes` (64 MiB when not known). */
+/** The young generation's semi-space in MiB under `memoryLimitBytes`: a sixteenth. */
 export function semiSpaceMiB(memoryLimitBytes?: number): number {
-  if (memoryLimitBytes === undefined || !Number.isFinite(memoryLimitBytes)) return MAX_SEMI_SPACE_MIB;
-  const sixteenth = Math.floor(memoryLimitBytes / 16 / 2 ** 20);
-  return Math.max(MIN_SEMI_SPACE_MIB, Math.min(MAX_SEMI_SPACE_MIB, sixteenth));
+  return shareOfLimitMiB(memoryLimitBytes, 16);
 }
 
 /** Node options for a scoring process, placed before its entry script. */

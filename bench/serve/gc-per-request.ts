@@ -177,7 +177,7 @@ const berth = await run(
   scoringProcessEnv,
 );
 const berthDefault = await run(
-  'berth without the heap floor',
+  'berth without the heap flags',
   'berth',
   berthArgs([ocr, tiny]),
   payload,
@@ -195,7 +195,7 @@ const overHandWritten = (result: Record<string, number>): number =>
   Math.round((result['p99 ms']! - handWritten['p99 ms']!) * 1000) / 1000;
 console.log({
   'berth - hand-written p99 ms': overHandWritten(berth),
-  'berth without the floor - hand-written p99 ms': overHandWritten(berthDefault),
+  'berth without the heap flags - hand-written p99 ms': overHandWritten(berthDefault),
   'berth without the malloc threshold - hand-written p99 ms': overHandWritten(berthGlibc),
   'berth / hand-written GC pause per request':
     Math.round(

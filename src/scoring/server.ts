@@ -39,6 +39,8 @@ export interface GrpcStartOptions {
   metrics: ScoringMetrics;
   repository: ModelRepository | undefined;
   batching: { enabled: boolean; maxQueueDelayMs: number };
+  /** False once a delayed stop has begun (stopDelayMs): ServerReady answers false, as HTTP does. */
+  ready: () => boolean;
 }
 
 export type GrpcStarter = (options: GrpcStartOptions) => Promise<{ port: number; close(): Promise<void> }>;
@@ -129,6 +131,8 @@ export async function startScoringServer(
   });
 
   let grpc: { port: number; close(): Promise<void> } | undefined;
+  /** Set when a delayed stop begins: readiness answers no on both front ends while they serve on. */
+  let leaving = false;
   let httpPort: number;
   try {
     httpPort = await http.listen(options.port, options.host);
@@ -145,6 +149,7 @@ export async function startScoringServer(
         metrics,
         repository: dependencies.repository,
         batching: options.engine.batching,
+        ready: () => !leaving,
       });
     }
   } catch (error) {
@@ -177,6 +182,7 @@ export async function startScoringServer(
     signalled = true;
     logger.log('info', 'stopping', { signal, ...(delayMs > 0 ? { delay_ms: delayMs } : {}) });
     if (delayMs > 0) {
+      leaving = true;
       http.unready();
       process.once(signal, onSignal);
       setTimeout(() => stop(), delayMs);

@@ -12,6 +12,7 @@ describe('gRPC API keys', () => {
   let dir = '';
   let engine: InferenceEngine;
   let running: Running;
+  let ready = true;
   const infer = {
     model_name: 'linear',
     inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }],
@@ -28,6 +29,7 @@ describe('gRPC API keys', () => {
       admission: countingAdmission(),
       auth,
       requestTimeoutMs: 5_000,
+      ready: () => ready,
     });
   });
 
@@ -47,6 +49,17 @@ describe('gRPC API keys', () => {
   it('lets probes through without a key', async () => {
     assert.deepEqual(await running.client.call('ServerLive', {}), { live: true });
     assert.deepEqual(await running.client.call('ServerReady', {}), { ready: true });
+  });
+
+  it('answers ServerReady false while the server is stopping, and still scores', async () => {
+    ready = false;
+    try {
+      assert.deepEqual(await running.client.call('ServerReady', {}), { ready: false });
+      assert.deepEqual(await running.client.call('ServerLive', {}), { live: true });
+      assert.equal(await code(running.client.call('ModelInfer', infer, { key: 'first-key' })), status.OK);
+    } finally {
+      ready = true;
+    }
   });
 
   it('refuses calls with no key or a wrong key as UNAUTHENTICATED', async () => {

@@ -11,6 +11,7 @@ import { createAdmission } from '../../src/scoring/admission.js';
 import { createAuth } from '../../src/scoring/auth.js';
 import { ScoringMetrics } from '../../src/scoring/metrics.js';
 import { resolveScoringOptions } from '../../src/scoring/options.js';
+import { createClient } from './grpc-harness.js';
 import { linearModel, tempDir } from './http-harness.js';
 
 describe('admission', () => {
@@ -146,7 +147,13 @@ describe('scoring main entry', () => {
     writeFileSync(
       config,
       JSON.stringify(
-        resolveScoringOptions({ port: 0, workers: 1, logLevel: 'silent', models: [linearModel(path)] }),
+        resolveScoringOptions({
+          port: 0,
+          grpcPort: 0,
+          workers: 1,
+          logLevel: 'silent',
+          models: [linearModel(path)],
+        }),
       ),
     );
     const main = fileURLToPath(new URL('../../src/scoring/main.js', import.meta.url));
@@ -168,7 +175,8 @@ describe('scoring main entry', () => {
     const dir = tempDir('http-main-delay');
     try {
       const { child, exited, first } = await startMain(dir.path, { BERTH_STOP_DELAY_MS: '1500' });
-      const { port } = JSON.parse(first) as { port: number };
+      const { port, grpcPort } = JSON.parse(first) as { port: number; grpcPort: number };
+      const grpc = createClient(grpcPort);
       const url = `http://127.0.0.1:${port}`;
       const infer = () =>
         fetch(`${url}/v2/models/linear/infer`, {
@@ -185,6 +193,8 @@ describe('scoring main entry', () => {
       assert.equal((await fetch(`${url}/v2/health/live`)).status, 200);
       const answer = await infer();
       assert.equal(answer.status, 200, await answer.text());
+      assert.deepEqual(await grpc.call('ServerReady', {}), { ready: false });
+      grpc.close();
       assert.equal(await exited, 0);
       assert.ok(performance.now() - signalled >= 1400, 'it stopped before its delay was over');
     } finally {

@@ -38,6 +38,8 @@ export interface GrpcServerOptions {
   repository?: ModelRepository;
   /** Dynamic batching as the engine runs it, for ModelConfig. Default: not batching. */
   batching?: { enabled: boolean; maxQueueDelayMs: number };
+  /** The server's own readiness besides the engine's: false during a delayed stop. Default: ready. */
+  ready?: () => boolean;
 }
 
 export interface GrpcServerHandle {
@@ -72,6 +74,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       metrics: options.metrics,
       repository: options.repository,
       batching: options.batching?.enabled === true ? options.batching : undefined,
+      ready: options.ready ?? (() => true),
     }),
   );
   const port = await bind(server, options.host, options.port);

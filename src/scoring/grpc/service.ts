@@ -38,6 +38,8 @@ export interface ServiceContext extends InferenceContext {
   repository: ModelRepository | undefined;
   /** Dynamic batching as the engine runs it, reported by ModelConfig; undefined when off. */
   batching: { maxQueueDelayMs: number } | undefined;
+  /** The server's own readiness besides the engine's (false during a delayed stop). */
+  ready: () => boolean;
 }
 
 export function createInferenceService(context: ServiceContext): UntypedServiceImplementation {
@@ -48,7 +50,7 @@ export function createInferenceService(context: ServiceContext): UntypedServiceI
     serveInferStream(context, checkKey, call);
   return {
     ServerLive: open(async () => ({ live: true })),
-    ServerReady: open(async () => ({ ready: engine.isReady() })),
+    ServerReady: open(async () => ({ ready: engine.isReady() && context.ready() })),
     ModelReady: keyed<ModelRequest, { ready: boolean }>(async (request) => ({
       ready: findModel(engine.models(), request.name, request.version)?.ready ?? false,
     })),

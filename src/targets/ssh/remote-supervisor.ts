@@ -26,7 +26,7 @@ export const supervisorFile = 'supervisor.mjs';
 export const supervisorSource = `// berth: runs one scoring-server replica on this machine, across SSH sessions.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -61,10 +61,17 @@ function ours(pid) {
 function readState() {
   try {
     const [supervisor, server, port] = readFileSync(pidPath, 'utf8').trim().split(' ').map(Number);
+    // Written whole (writeWhole), but a file from an older supervisor may not be: no pid, no state.
+    if (!(supervisor > 0) || !Number.isInteger(server) || !Number.isInteger(port)) return undefined;
     return { supervisor, server, port };
   } catch {
     return undefined;
   }
+}
+/** Writes a file whole or not at all: the attach side polls it, and must never read it half-written. */
+function writeWhole(path, text) {
+  writeFileSync(path + '.tmp', text);
+  renameSync(path + '.tmp', path);
 }
 function say(event) {
   process.stdout.write(JSON.stringify(event) + '\\n');
@@ -92,9 +99,9 @@ function daemon() {
   let graceMs = 5000;
   let ending = false;
   let port = 0;
-  const record = () => writeFileSync(pidPath, process.pid + ' ' + (child?.pid ?? 0) + ' ' + port + '\\n');
+  const record = () => writeWhole(pidPath, process.pid + ' ' + (child?.pid ?? 0) + ' ' + port + '\\n');
   const finish = (code) => {
-    writeFileSync(exitPath, String(code));
+    writeWhole(exitPath, String(code));
     rmSync(pidPath, { force: true });
     process.exit(code);
   };

@@ -106,6 +106,25 @@ export interface MiniBatchOutcome {
     | undefined;
 }
 
+/** The outcome of an attempt that failed as a whole, on `worker`, begun at `started` (ms). */
+export function failedAttempt(
+  task: { plan: { index: number }; attempt: number },
+  worker: string,
+  started: number,
+  error: { code: string; message: string; phase: 'init' | 'run' },
+): MiniBatchOutcome {
+  return {
+    index: task.plan.index,
+    attempt: task.attempt,
+    worker,
+    durationMs: Date.now() - started,
+    status: 'failed',
+    rows: [],
+    failedItems: [],
+    error,
+  };
+}
+
 /** Optional callbacks an engine calls while an attempt runs; an engine may ignore them. */
 export interface ExecuteHooks {
   /**

@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   attemptAbortError,
+  failedAttempt,
   type BatchEngine,
   type BatchEngineContext,
   type ExecuteHooks,
@@ -86,16 +87,8 @@ export class EmbeddedEngine implements BatchEngine {
     hooks: ExecuteHooks | undefined,
   ): Promise<MiniBatchOutcome> {
     const started = Date.now();
-    const failed = (code: string, message: string, phase: 'init' | 'run'): MiniBatchOutcome => ({
-      index: task.plan.index,
-      attempt: task.attempt,
-      worker: slot.name,
-      durationMs: Date.now() - started,
-      status: 'failed',
-      rows: [],
-      failedItems: [],
-      error: { code, message, phase },
-    });
+    const failed = (code: string, message: string, phase: 'init' | 'run'): MiniBatchOutcome =>
+      failedAttempt(task, slot.name, started, { code, message, phase });
     if (slot.child === undefined) {
       const child = this.spawn(slot);
       const event = await nextEvent(child, Math.max(minimumInitMs, task.timeoutMs), signal);

@@ -16,6 +16,7 @@
 import { basename, dirname, relative } from 'node:path';
 import {
   attemptAbortError,
+  failedAttempt,
   type BatchEngine,
   type BatchEngineContext,
   type ExecuteHooks,
@@ -203,16 +204,8 @@ export class SshBatchEngine implements BatchEngine {
     hooks: ExecuteHooks | undefined,
   ): Promise<MiniBatchOutcome> {
     const started = Date.now();
-    const failed = (code: string, message: string, phase: 'init' | 'run'): MiniBatchOutcome => ({
-      index: task.plan.index,
-      attempt: task.attempt,
-      worker: slot.name,
-      durationMs: Date.now() - started,
-      status: 'failed',
-      rows: [],
-      failedItems: [],
-      error: { code, message, phase },
-    });
+    const failed = (code: string, message: string, phase: 'init' | 'run'): MiniBatchOutcome =>
+      failedAttempt(task, slot.name, started, { code, message, phase });
     let prepared: Prepared;
     try {
       prepared = await this.prepare();

@@ -3,10 +3,10 @@
  * answers excepted), sets the request-id headers, and is the one place a BerthError becomes an
  * HTTP status and an error body: `{"message"}` on Azure routes, `{"error"}` on v2 routes.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { BerthError, errorCatalogue, toBerthError } from '../../core/errors.js';
 import { CancelSource, type CancelSignal } from '../cancel.js';
+import { newRequestId } from '../request-id.js';
 import type { Route } from './routes.js';
 
 export type ExchangePhase = 'body' | 'engine';
@@ -39,7 +39,7 @@ export class Exchange {
     const clientGiven = headers['x-ms-client-request-id'];
     this.clientRequestId =
       typeof clientGiven === 'string' ? clientGiven : typeof given === 'string' ? given : undefined;
-    this.id = typeof given === 'string' && given !== '' && given.length <= 200 ? given : randomUUID();
+    this.id = typeof given === 'string' && given !== '' && given.length <= 200 ? given : newRequestId();
   }
 
   /**

@@ -79,6 +79,13 @@ export function createAdmission(options: AdmissionOptions): AdmissionControl {
     get arrived() {
       return arrived;
     },
+    tryAcquire() {
+      // A free slot means no one waits: release() hands a slot to the next waiter before freeing it.
+      if (running >= options.maxConcurrent) return undefined;
+      arrived++;
+      running++;
+      return once();
+    },
     acquire(signal) {
       arrived++;
       if (signal?.aborted) return Promise.reject(abortReason(signal));

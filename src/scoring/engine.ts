@@ -130,6 +130,10 @@ export interface InferenceEngine {
   models(): readonly LoadedModel[];
   /** Ready once every model is loaded and warmed. */
   isReady(): boolean;
+  /**
+   * Settles as soon as `request.signal` aborts (rejecting with its reason), whether the request is
+   * queued or running: the front ends rely on it and do not race the answer against the signal.
+   */
   infer(request: InferRequest): Promise<InferResponse>;
   runScript(request: ScriptRequest): Promise<ScriptResponse>;
   statistics(name?: string, version?: string): ModelStatistics[];
@@ -300,6 +304,8 @@ export interface ModelRepository {
 export interface Admission {
   /** Resolves with a release function once a slot is free; rejects at once with TOO_MANY_REQUESTS when the queue is full, or with the signal's reason when aborted while queued. */
   acquire(signal?: CancelSignal): Promise<() => void>;
+  /** A slot now, or undefined when every slot is taken (then `acquire` queues): no promise to wait on. */
+  tryAcquire(): (() => void) | undefined;
   readonly inFlight: number;
   readonly queued: number;
   /** Requests that asked for a slot since the start, refused ones included: demand, for autoscaling. */

@@ -169,6 +169,7 @@ describe('gRPC deadlines and admission', () => {
       inFlight: 4,
       queued: 16,
       acquire: () => Promise.reject(new BerthError('TOO_MANY_REQUESTS', 'queue full: 16 requests waiting')),
+      tryAcquire: () => undefined,
     };
     const running = await startOnLoopback({ engine: stuckEngine(), admission, requestTimeoutMs: 1_000 });
     try {

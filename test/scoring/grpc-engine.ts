@@ -28,5 +28,10 @@ export function countingAdmission(): Admission & { acquired: number } {
       acquired += 1;
       return inner.acquire(signal);
     },
+    tryAcquire() {
+      const release = inner.tryAcquire();
+      if (release !== undefined) acquired += 1;
+      return release;
+    },
   };
 }

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { hasErrorCode } from '../../src/core/errors.js';
 import { createAdmission } from '../../src/scoring/admission.js';
+import type { CancelSignal } from '../../src/scoring/cancel.js';
 import { createAuth } from '../../src/scoring/auth.js';
 import { ScoringMetrics } from '../../src/scoring/metrics.js';
 import { resolveScoringOptions } from '../../src/scoring/options.js';
@@ -43,6 +44,78 @@ describe('admission', () => {
     assert.equal(admission.queued, 0);
     release();
     assert.equal(admission.inFlight, 0);
+  });
+
+  it('takes a free slot without waiting, and never one a queued request is owed', async () => {
+    const admission = createAdmission({ maxConcurrent: 1, maxQueued: 1 });
+    const first = admission.tryAcquire();
+    assert.ok(first, 'a free slot is taken at once');
+    assert.equal(admission.tryAcquire(), undefined, 'none while the one slot is held');
+    assert.equal(admission.arrived, 1, 'a refused try is not a request');
+    const queued = admission.acquire();
+    first();
+    assert.equal(admission.tryAcquire(), undefined, 'the freed slot went to the waiter');
+    (await queued)();
+    assert.equal(admission.inFlight, 0);
+    assert.ok(admission.tryAcquire());
+    assert.equal(admission.arrived, 3);
+  });
+});
+
+describe('withSlot', () => {
+  it('frees the slot when work that settles on abort is aborted, and queues past the limit', async () => {
+    const { withSlot } = await import('../../src/scoring/http/context.js');
+    const { CancelSource, abortReason } = await import('../../src/scoring/cancel.js');
+    const admission = createAdmission({ maxConcurrent: 1, maxQueued: 1 });
+    const context = { admission, metrics: { rejected: { inc: () => {} } } } as unknown as Parameters<
+      typeof withSlot
+    >[0];
+    const exchange = () => ({ phase: 'body' }) as unknown as Parameters<typeof withSlot>[1];
+    // Work as the engine does it: it rejects with the signal's reason when the signal aborts.
+    const honouring = (signal: CancelSignal) => () =>
+      new Promise<string>((_resolve, reject) =>
+        signal.addEventListener('abort', () => reject(abortReason(signal))),
+      );
+    const first = new CancelSource();
+    const running = withSlot(context, exchange(), first.signal, honouring(first.signal), true);
+    assert.equal(admission.inFlight, 1);
+    const second = new CancelSource();
+    const queued = withSlot(context, exchange(), second.signal, () => Promise.resolve('second'), true);
+    assert.equal(admission.queued, 1);
+    first.abort(new Error('deadline'));
+    await assert.rejects(running, /deadline/);
+    assert.equal(await queued, 'second');
+    assert.equal(admission.inFlight, 0);
+    assert.equal(admission.queued, 0);
+  });
+
+  it('races work that does not settle on abort against the signal', async () => {
+    const { withSlot } = await import('../../src/scoring/http/context.js');
+    const { CancelSource } = await import('../../src/scoring/cancel.js');
+    const admission = createAdmission({ maxConcurrent: 1, maxQueued: 1 });
+    const context = { admission, metrics: { rejected: { inc: () => {} } } } as unknown as Parameters<
+      typeof withSlot
+    >[0];
+    const source = new CancelSource();
+    const stuck = withSlot(
+      context,
+      { phase: 'body' } as never,
+      source.signal,
+      () => new Promise<never>(() => {}),
+    );
+    source.abort(new Error('deadline'));
+    await assert.rejects(stuck, /deadline/);
+    assert.equal(admission.inFlight, 0);
+  });
+});
+
+describe('request ids', () => {
+  it('are UUID-shaped (version 4, RFC variant) and unique', async () => {
+    const { newRequestId } = await import('../../src/scoring/request-id.js');
+    const ids = Array.from({ length: 1000 }, () => newRequestId());
+    for (const id of ids)
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(ids).size, ids.length);
   });
 });
 

@@ -4,7 +4,6 @@
  * (a bad request never takes a slot), the metrics, and data collection with the same sampling and
  * the same records.
  */
-import { randomUUID } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { BerthError, toBerthError } from '../../core/errors.js';
 import { untilAborted, type CancelSignal } from '../cancel.js';
@@ -16,6 +15,7 @@ import { decodeInputs } from './decode.js';
 import { encodeResponse } from './encode.js';
 import type { ModelInferRequest, ModelInferResponse } from './messages.js';
 import { requireModel } from './models.js';
+import { newRequestId } from '../request-id.js';
 
 export interface InferenceContext {
   engine: InferenceEngine;
@@ -44,9 +44,9 @@ export async function runInference(
   // The engine may take the input buffers over (transfer them to a worker), so the record's
   // inputs are written now, as the HTTP front end does.
   const collected = context.collector?.sample() === true ? tensorsText(inputs) : undefined;
-  let release: () => void;
+  let release = signal?.aborted === true ? undefined : context.admission.tryAcquire();
   try {
-    release = await context.admission.acquire(signal);
+    release ??= await context.admission.acquire(signal);
   } catch (error) {
     if (toBerthError(error).code === 'TOO_MANY_REQUESTS') context.metrics?.rejected.inc();
     throw error;
@@ -87,5 +87,5 @@ export function requestIdOf(metadata: Metadata, protocolId: string): string {
   const [given] = metadata.get('x-request-id');
   if (typeof given === 'string' && given !== '' && given.length <= MAX_ID_LENGTH) return given;
   if (protocolId !== '' && protocolId.length <= MAX_ID_LENGTH) return protocolId;
-  return randomUUID();
+  return newRequestId();
 }

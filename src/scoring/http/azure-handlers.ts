@@ -132,15 +132,20 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
   }
   const inputs = decodeScoreBody(parseJsonText(body.toString('utf8')), model!.signature);
   const collected = context.collector?.sample() === true ? tensorsText(inputs) : undefined;
-  const result = await withSlot(context, exchange, signal, () =>
-    context.engine.infer({
-      model: model!.name,
-      version: model!.version,
-      inputs,
-      outputs: undefined,
-      signal,
-      id: exchange.id,
-    }),
+  const result = await withSlot(
+    context,
+    exchange,
+    signal,
+    () =>
+      context.engine.infer({
+        model: model!.name,
+        version: model!.version,
+        inputs,
+        outputs: undefined,
+        signal,
+        id: exchange.id,
+      }),
+    true,
   );
   exchange.batchSize = result.batchSize;
   context.metrics.recordInference(result.model, result.batchSize, result.queueMs, result.computeMs);

@@ -2,7 +2,7 @@
  * What the HTTP handlers share: the engine and its neighbours, and the two steps every inference
  * route takes (find the model; run under an admission slot and the request's deadline).
  */
-import { BerthError } from '../../core/errors.js';
+import { BerthError, toBerthError } from '../../core/errors.js';
 import type { Auth } from '../auth.js';
 import { untilAborted, type CancelSignal } from '../cancel.js';
 import type { DataCollector } from '../data-collector.js';
@@ -86,31 +86,52 @@ const countRejected = (context: HttpContext, error: unknown): never => {
 };
 
 /**
- * Runs `work` under an admission slot: waits for the slot (429 at once when the queue is full),
- * then answers when the work does or when the deadline passes, whichever is first. The slot is
- * freed either way; the engine sees the same signal and drops work it has not started. Written
- * with plain promise callbacks rather than `async`: every request takes this path, and each
- * await would add a promise and a microtask turn.
+ * Runs `work` under an admission slot: takes a free slot at once or waits for one (429 at once
+ * when the queue is full), then answers when the work does or when the deadline passes, whichever
+ * is first. The slot is freed either way; the engine sees the same signal and drops work it has
+ * not started. `settlesOnAbort` says the work itself settles when the signal aborts (the engine's
+ * `infer` promises so), and spares the race. Written with plain promise callbacks rather than
+ * `async`: every request takes this path, and each await would add a promise and a microtask turn.
  */
 export function withSlot<T>(
   context: HttpContext,
   exchange: Exchange,
   signal: CancelSignal,
   work: () => Promise<T>,
+  settlesOnAbort = false,
 ): Promise<T> {
   exchange.phase = 'engine';
+  const free = signal.aborted ? undefined : context.admission.tryAcquire();
+  if (free !== undefined) return inSlot(work, signal, free, settlesOnAbort);
   return context.admission.acquire(signal).then(
-    (release) => {
-      let pending: Promise<T>;
-      try {
-        pending = work();
-      } catch (error) {
-        release();
-        throw error;
-      }
-      return untilAborted(pending, signal, release);
-    },
+    (release) => inSlot(work, signal, release, settlesOnAbort),
     (error: unknown) => countRejected(context, error),
+  );
+}
+
+function inSlot<T>(
+  work: () => Promise<T>,
+  signal: CancelSignal,
+  release: () => void,
+  settlesOnAbort: boolean,
+): Promise<T> {
+  let pending: Promise<T>;
+  try {
+    pending = work();
+  } catch (error) {
+    release();
+    return Promise.reject(error instanceof Error ? error : toBerthError(error));
+  }
+  if (!settlesOnAbort) return untilAborted(pending, signal, release);
+  return pending.then(
+    (value) => {
+      release();
+      return value;
+    },
+    (error: unknown) => {
+      release();
+      throw error;
+    },
   );
 }
 

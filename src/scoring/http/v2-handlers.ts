@@ -154,15 +154,20 @@ async function inferDecoded(
   if (outputNames !== undefined) checkOutputNames(model.signature, outputNames);
 
   const collected = context.collector?.sample() === true ? tensorsText(request.inputs) : undefined;
-  const result = await withSlot(context, exchange, signal, () =>
-    context.engine.infer({
-      model: model.name,
-      version: model.version,
-      inputs: request.inputs,
-      outputs: outputNames,
-      signal,
-      id: exchange.id,
-    }),
+  const result = await withSlot(
+    context,
+    exchange,
+    signal,
+    () =>
+      context.engine.infer({
+        model: model.name,
+        version: model.version,
+        inputs: request.inputs,
+        outputs: outputNames,
+        signal,
+        id: exchange.id,
+      }),
+    true,
   );
   exchange.batchSize = result.batchSize;
   context.metrics.recordInference(model.name, result.batchSize, result.queueMs, result.computeMs);

@@ -1,6 +1,6 @@
 /**
  * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
- * [--server berth|echo] [--against echo|berth] [--payload v2|score|binary] [--batching 4]
+ * [--server berth|echo|plain] [--against echo|berth|plain] [--payload v2|score|binary] [--batching 4]
  * [--model tiny|ocr] [--max-concurrent N] [--no-malloc-threshold]`: the server's own CPU time per
  * request (on the tiny model unless `--model ocr`), read from /proc/<pid>/stat before and after a
  * fixed number of requests, for the whole process and for its main thread alone. With `--batching
@@ -32,10 +32,12 @@ function option(name: string, fallback: string): string {
   return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
 }
 
-type ServerKind = 'berth' | 'echo';
+/** berth; the echo server (the floor); the obvious hand-written server (JSON.parse, one session.run per request). */
+type ServerKind = 'berth' | 'echo' | 'plain';
 
 function serverKind(name: string, value: string): ServerKind {
-  if (value !== 'berth' && value !== 'echo') throw new Error(`--${name} must be berth or echo, not ${value}`);
+  if (value !== 'berth' && value !== 'echo' && value !== 'plain')
+    throw new Error(`--${name} must be berth, echo or plain, not ${value}`);
   return value;
 }
 
@@ -66,6 +68,7 @@ async function fire(port: number, payload: HttpPayload, amount: number): Promise
 
 function startServer(kind: ServerKind, model: BenchModel): Promise<ChildServer> {
   if (kind === 'echo') return startChild('plain', { mode: 'echo', file: '' });
+  if (kind === 'plain') return startChild('plain', { mode: 'infer', file: model.file });
   return startChild(
     'berth',
     {

@@ -8,12 +8,13 @@
  * src/core/heap-headroom.ts), without the floor, and without the threshold.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { prepareModels, toServe, type BenchModel } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
+import { sendOne } from './sequential-client.js';
 
 interface GcCount {
   major: number;
@@ -73,37 +74,15 @@ function start(
   });
 }
 
-function send(agent: Agent, port: number, payload: HttpPayload): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const call = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: payload.path,
-        headers: { ...payload.headers, 'content-length': String(payload.body.length) },
-        agent,
-      },
-      (response) => {
-        if (response.statusCode !== 200) reject(new Error(`status ${response.statusCode}`));
-        response.resume();
-        response.on('end', resolve);
-      },
-    );
-    call.on('error', reject);
-    call.end(payload.body);
-  });
-}
-
 async function measure(name: string, server: Server, payload: HttpPayload): Promise<Record<string, number>> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < WARM_REQUESTS; i++) await send(agent, server.port, payload);
+  for (let i = 0; i < WARM_REQUESTS; i++) await sendOne(agent, server.port, payload);
   server.child.kill('SIGUSR1');
   await new Promise((settle) => setTimeout(settle, 100));
   const latencies: number[] = [];
   for (let i = 0; i < requests; i++) {
     const started = performance.now();
-    await send(agent, server.port, payload);
+    await sendOne(agent, server.port, payload);
     latencies.push(performance.now() - started);
   }
   server.child.kill('SIGUSR2');

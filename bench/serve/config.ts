@@ -18,6 +18,13 @@ export interface BenchConfig {
   parallelSessions: number;
   parallelBatchSizes: number[];
   concurrencies: number[];
+  /** Alternating echo/berth windows per concurrency for the tiny model's quoted ratios (paired.ts). */
+  pairs: number;
+  /** Seconds per paired window. */
+  pairedSeconds: number;
+  /** Alternating hand-written/berth rounds for the quoted p99 at concurrency 1, and requests per round. */
+  tailRounds: number;
+  tailRequests: number;
 }
 
 export function resolveConfig(argv: readonly string[]): BenchConfig {
@@ -33,6 +40,10 @@ export function resolveConfig(argv: readonly string[]): BenchConfig {
         parallelSessions: availableParallelism(),
         parallelBatchSizes: [1, 4, 8, 16],
         concurrencies: [1, 16, 64],
+        pairs: 1,
+        pairedSeconds: 0.3,
+        tailRounds: 1,
+        tailRequests: 100,
       }
     : {
         quick,
@@ -44,5 +55,9 @@ export function resolveConfig(argv: readonly string[]): BenchConfig {
         parallelSessions: availableParallelism(),
         parallelBatchSizes: [1, 4, 8, 16],
         concurrencies: [1, 16, 64],
+        pairs: 3,
+        pairedSeconds: 2,
+        tailRounds: 5,
+        tailRequests: 1000,
       };
 }

@@ -1,8 +1,9 @@
 /**
  * `node dist/bench/serve/cpu-per-request.js [--requests 20000] [--concurrency 16] [--rounds 5]
  * [--server berth|echo|plain] [--against echo|berth|plain] [--payload v2|score|binary] [--batching 4]
- * [--model tiny|ocr] [--max-concurrent N] [--no-malloc-threshold]`: the server's own CPU time per
- * request (on the tiny model unless `--model ocr`), read from /proc/<pid>/stat before and after a
+ * [--model tiny|ocr] [--serve-both] [--max-concurrent N] [--no-malloc-threshold]`: the server's own CPU time per
+ * request (on the tiny model unless `--model ocr`; berth loads both models with `--serve-both`, as
+ * bench:serve runs it), read from /proc/<pid>/stat before and after a
  * fixed number of requests, for the whole process and for its main thread alone. With `--batching
  * N` berth batches up to N rows, as bench:serve runs it. berth starts as its targets start it
  * (src/core/heap-headroom.ts), or without the malloc mmap threshold with `--no-malloc-threshold`.
@@ -76,7 +77,7 @@ function startServer(kind: ServerKind, model: BenchModel): Promise<ChildServer> 
         host: '127.0.0.1',
         port: 0,
         grpcPort: 0,
-        models: [toServe(model)],
+        models: process.argv.includes('--serve-both') ? [toServe(ocr), toServe(tiny)] : [toServe(model)],
         maxQueueSize: concurrency * 4,
         requestTimeoutMs: 30_000,
         logLevel: 'silent',

@@ -7,7 +7,9 @@
  *    same done well for binary bodies (servers/workers.ts: worker threads, stacked requests);
  * 3. berth (startScoringServer in a child process): v2 JSON, /score JSON, v2 binary and gRPC raw,
  *    at concurrency 1, 16 and 64;
- * 4. the tiny model: berth's requests/s against a node:http server that only echoes.
+ * 4. the tiny model: berth's requests/s against a node:http server that only echoes;
+ * 5. the ratios to quote, from alternating windows (paired.ts): the tiny model through berth against
+ *    echo, and berth's v2 binary p99 at concurrency 1 against the hand-written server's.
  * Prints tables and ratios, writes bench-results/serve.json, and exits non-zero when any part
  * errored. A benchmark, not a test: no thresholds.
  */
@@ -22,8 +24,10 @@ import { resolveConfig, type BenchConfig } from './config.js';
 import { runGrpcLoad } from './grpc-load.js';
 import { runHttpLoad, type LoadResult } from './http-load.js';
 import { prepareModels, toServe, type BenchModel } from './models.js';
+import { median, pairedHttp, pairedTail, pairRatios } from './paired.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
 import { measureRaw, type RawResult } from './raw-ort.js';
+import { sequentialLatencies } from './sequential-client.js';
 import { at, printRatios, printRaw, printSeries, ratio, type Ratios, type Series } from './report.js';
 import { round } from './stats.js';
 
@@ -188,16 +192,16 @@ async function main(): Promise<void> {
   );
 
   // The hand-written alternative done well, for binary bodies.
+  const handWrittenArgs = {
+    file: ocr.file,
+    input: ocr.input,
+    itemShape: ocr.itemShape,
+    workers: availableParallelism(),
+    maxBatch: HAND_WRITTEN_MAX_BATCH,
+  };
   const handWritten = await withServer(
     'node:http + workers',
-    () =>
-      startChild('workers', {
-        file: ocr.file,
-        input: ocr.input,
-        itemShape: ocr.itemShape,
-        workers: availableParallelism(),
-        maxBatch: HAND_WRITTEN_MAX_BATCH,
-      }),
+    () => startChild('workers', handWrittenArgs),
     (server) => httpSeries('node:http+workers binary', ocr, server.ports.http, ocrPayloads.v2Binary),
   );
 
@@ -220,6 +224,52 @@ async function main(): Promise<void> {
       ),
       tinyGrpc: await grpcSeries('berth gRPC raw (tiny)', tiny, server.ports.grpc, tinyPayloads.grpc),
     }),
+  );
+
+  // 5. The ratios to quote: echo, the hand-written server and berth run side by side, and each pair
+  // of windows (echo then berth; hand-written then berth) sees the same machine.
+  const paired = await withServer(
+    'paired: node:http echo',
+    () => startChild('plain', { mode: 'echo', file: '' }),
+    (echoServer) =>
+      withServer(
+        'paired: node:http + workers',
+        () => startChild('workers', handWrittenArgs),
+        (handServer) =>
+          withServer(
+            'paired: berth',
+            () =>
+              startChild(
+                'berth',
+                berthOptions([ocr, tiny], config),
+                scoringProcessFlags(),
+                scoringProcessEnv,
+              ),
+            async (berthServer) => {
+              const echoAt = { port: echoServer.ports.http ?? 0, pid: echoServer.pid };
+              const berthAt = { port: berthServer.ports.http ?? 0, pid: berthServer.pid };
+              const tinyPairs = [];
+              for (const concurrency of config.concurrencies) {
+                const { value } = await measured(() =>
+                  pairedHttp(echoAt, berthAt, tinyPayloads.v2Json, {
+                    concurrency,
+                    pairs: config.pairs,
+                    seconds: config.pairedSeconds,
+                    warmupSeconds: config.warmupSeconds,
+                  }),
+                );
+                tinyPairs.push(value);
+              }
+              for (const port of [handServer.ports.http ?? 0, berthAt.port])
+                await sequentialLatencies(port, ocrPayloads.v2Binary, Math.min(300, config.tailRequests));
+              const tail = await pairedTail(handServer.ports.http ?? 0, berthAt.port, ocrPayloads.v2Binary, {
+                rounds: config.tailRounds,
+                requests: config.tailRequests,
+              });
+              return { tiny: tinyPairs, tail };
+            },
+          ),
+      ),
   );
 
   const ocrSeries = [
@@ -266,20 +316,22 @@ async function main(): Promise<void> {
       at(alternative, c)?.itemsPerSecond,
     );
   }
-  for (const c of config.concurrencies) {
-    ratios[`tiny: berth v2 JSON@${c} / echo@${c} (req/s)`] = ratio(
-      at(berth?.tinyJson, c)?.requestsPerSecond,
-      at(echo, c)?.requestsPerSecond,
-    );
-  }
-  // On 2 cores the load generator takes what the echo server leaves, so req/s compares the two
-  // servers on unequal shares of the cores; main-thread CPU per request compares what bounds each
-  // one's req/s on cores of its own.
-  for (const c of config.concurrencies) {
-    ratios[`tiny: echo / berth v2 JSON main-thread CPU per request @${c}`] = ratio(
-      at(echo, c)?.serverMainMicrosPerRequest,
-      at(berth?.tinyJson, c)?.serverMainMicrosPerRequest,
-    );
+  // The tiny model's ratios come from the alternating windows of part 5. On 2 cores the load
+  // generator takes what the echo server leaves, so req/s compares the two servers on unequal shares
+  // of the cores; main-thread CPU per request compares what bounds each one's req/s on cores of its own.
+  for (const entry of paired?.tiny ?? []) {
+    const c = entry.concurrency;
+    const pairs = `median of ${entry.first.length} pairs`;
+    ratios[`tiny: berth v2 JSON@${c} / echo@${c} (req/s, ${pairs})`] = pairRatios(
+      entry,
+      (result) => result.requestsPerSecond,
+    ).median;
+    // The inverse of CPU per request, so each pair's ratio is echo's CPU over berth's.
+    ratios[`tiny: echo / berth v2 JSON main-thread CPU per request @${c} (${pairs})`] = pairRatios(
+      entry,
+      (result) =>
+        result.serverMainMicrosPerRequest === undefined ? undefined : 1 / result.serverMainMicrosPerRequest,
+    ).median;
   }
   const p99 = at(berth?.v2Binary, shallowest)?.p99Ms;
   ratios[`berth binary p99@${shallowest} - raw single-item ms`] =
@@ -287,10 +339,24 @@ async function main(): Promise<void> {
   const handWrittenP99 = at(handWritten, shallowest)?.p99Ms;
   ratios[`node:http+workers binary p99@${shallowest} - raw single-item ms`] =
     handWrittenP99 === undefined ? null : round(handWrittenP99 - ocrRaw.default.runMs, 3);
+  if (paired !== undefined) {
+    ratios[`berth - node:http+workers binary p99@1 ms (median of ${paired.tail.gaps.length} pairs)`] = round(
+      median(paired.tail.gaps),
+      3,
+    );
+  }
   const grpcP99 = at(berth?.grpc, shallowest)?.p99Ms;
   ratios[`berth gRPC p99@${shallowest} - raw single-item ms`] =
     grpcP99 === undefined ? null : round(grpcP99 - ocrRaw.default.runMs, 3);
   printRatios(ratios);
+  if (paired !== undefined) {
+    console.log('\nalternating windows, pair by pair (echo then berth; hand-written then berth)');
+    for (const entry of paired.tiny) {
+      const rps = pairRatios(entry, (result) => result.requestsPerSecond).pairs;
+      console.log(`  tiny @${entry.concurrency}: berth / echo req/s ${rps.join(' ')}`);
+    }
+    console.log(`  p99@1 berth - hand-written ms: ${paired.tail.gaps.map((gap) => round(gap, 2)).join(' ')}`);
+  }
 
   const cores = availableParallelism();
   const loadGenerator = {
@@ -322,6 +388,7 @@ async function main(): Promise<void> {
         raw,
         ocr: ocrSeries,
         tiny: tinySeries,
+        paired,
         ratios,
         loadGenerator,
         failures,

@@ -71,5 +71,5 @@ export function printSeries(title: string, series: Series[]): void {
 export function printRatios(ratios: Ratios): void {
   console.log('\nratios');
   for (const [name, value] of Object.entries(ratios))
-    console.log(`  ${pad(name, 62, true)} ${value ?? 'n/a'}`);
+    console.log(`  ${pad(name, 76, true)} ${value ?? 'n/a'}`);
 }

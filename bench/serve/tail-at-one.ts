@@ -2,15 +2,15 @@
  * `node dist/bench/serve/tail-at-one.js [--rounds 8] [--requests 1500]`: p50 and p99 at
  * concurrency 1 for v2 binary requests to the OCR classifier, berth (as its targets start it, with
  * `--batching --max-batch-size 4` as bench:serve runs it) against the hand-written node:http +
- * workers server, in alternating rounds of `--requests` one-at-a-time requests. Each pair of rounds
- * sees the same machine; the median of the pairs' p99 differences is the figure to quote. One
- * bench:serve window per server, minutes apart, moves the p99 at concurrency 1 by milliseconds on a
- * shared machine, and autocannon's histogram counts whole milliseconds.
+ * workers server, in alternating rounds of `--requests` one-at-a-time requests (paired.ts). The
+ * median of the pairs' p99 differences is the figure to quote; bench:serve prints the same figure
+ * from fewer rounds.
  */
 import { availableParallelism } from 'node:os';
 import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { startChild, type ChildServer } from './child.js';
 import { prepareModels, toServe } from './models.js';
+import { median, pairedTail } from './paired.js';
 import { buildPayloads } from './payloads.js';
 import { quantile, sequentialLatencies } from './sequential-client.js';
 
@@ -22,21 +22,18 @@ function option(name: string, fallback: number): number {
 const rounds = option('rounds', 8);
 const requests = option('requests', 1500);
 const WARM_REQUESTS = 300;
-const HAND_WRITTEN_MAX_BATCH = 4;
 
 const { ocr, tiny } = await prepareModels();
 const payload = buildPayloads(ocr).v2Binary;
 const servers: ChildServer[] = [];
 const fixed = (value: number): string => value.toFixed(2);
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 try {
   const handWritten = await startChild('workers', {
     file: ocr.file,
     input: ocr.input,
     itemShape: ocr.itemShape,
     workers: availableParallelism(),
-    maxBatch: HAND_WRITTEN_MAX_BATCH,
+    maxBatch: 4,
   });
   servers.push(handWritten);
   const berth = await startChild(
@@ -58,23 +55,18 @@ try {
   servers.push(berth);
   for (const server of servers) await sequentialLatencies(server.ports.http ?? 0, payload, WARM_REQUESTS);
   console.log(`v2 binary (OCR classifier) at concurrency 1, ${rounds} rounds of ${requests} requests each`);
-  const gaps: number[] = [];
-  const p99s: { hand: number[]; berth: number[] } = { hand: [], berth: [] };
-  for (let round = 0; round < rounds; round++) {
-    const hand = await sequentialLatencies(handWritten.ports.http ?? 0, payload, requests);
-    const own = await sequentialLatencies(berth.ports.http ?? 0, payload, requests);
-    const gap = quantile(own, 0.99) - quantile(hand, 0.99);
-    gaps.push(gap);
-    p99s.hand.push(quantile(hand, 0.99));
-    p99s.berth.push(quantile(own, 0.99));
-    console.log(
-      `round ${round + 1}: hand-written p50 ${fixed(quantile(hand, 0.5))} p99 ${fixed(quantile(hand, 0.99))} ms; ` +
-        `berth p50 ${fixed(quantile(own, 0.5))} p99 ${fixed(quantile(own, 0.99))} ms; p99 gap ${fixed(gap)} ms`,
-    );
-  }
+  const tail = await pairedTail(handWritten.ports.http ?? 0, berth.ports.http ?? 0, payload, {
+    rounds,
+    requests,
+    onRound: (round, hand, own) =>
+      console.log(
+        `round ${round + 1}: hand-written p50 ${fixed(quantile(hand, 0.5))} p99 ${fixed(quantile(hand, 0.99))} ms; ` +
+          `berth p50 ${fixed(quantile(own, 0.5))} p99 ${fixed(quantile(own, 0.99))} ms`,
+      ),
+  });
   console.log(
-    `median p99: hand-written ${fixed(median(p99s.hand))} ms, berth ${fixed(median(p99s.berth))} ms; ` +
-      `berth p99 - hand-written p99 @1: median ${fixed(median(gaps))} ms (pairs ${gaps.map(fixed).join(' ')})`,
+    `median p99: hand-written ${fixed(median(tail.first))} ms, berth ${fixed(median(tail.second))} ms; ` +
+      `berth p99 - hand-written p99 @1: median ${fixed(median(tail.gaps))} ms (pairs ${tail.gaps.map(fixed).join(' ')})`,
   );
 } finally {
   await Promise.all(servers.map((server) => server.stop()));

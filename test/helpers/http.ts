@@ -24,8 +24,21 @@ export interface SendOptions {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One request; rejects only when no answer comes (e.g. the connection is refused). */
+/**
+ * One request; rejects only when no answer comes (e.g. the connection is refused). A kept-alive
+ * connection the server closed for idleness just as this request reused it (Node's documented
+ * race: `reusedSocket` and ECONNRESET) is retried once on a new connection; nothing else is.
+ */
 export function send(url: string, options: SendOptions = {}): Promise<Answer> {
+  return sendOnce(url, options).catch((error: unknown) => {
+    if (error instanceof ReusedSocketReset) return sendOnce(url, { ...options, keepAlive: false });
+    throw error;
+  });
+}
+
+class ReusedSocketReset extends Error {}
+
+function sendOnce(url: string, options: SendOptions): Promise<Answer> {
   const started = Date.now();
   const payload =
     options.raw ?? (options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)));
@@ -54,7 +67,13 @@ export function send(url: string, options: SendOptions = {}): Promise<Answer> {
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        req.reusedSocket && error.code === 'ECONNRESET'
+          ? new ReusedSocketReset(error.message, { cause: error })
+          : error,
+      ),
+    );
     req.end(payload);
   });
 }

@@ -22,7 +22,8 @@ export function startChild(
   env: Readonly<Record<string, string>> = {},
 ): Promise<ChildServer> {
   const path = fileURLToPath(new URL(`./servers/${script}.js`, import.meta.url));
-  // BERTH_BENCH_CHILD_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the servers.
+  // BERTH_BENCH_CHILD_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the servers;
+  // BERTH_BENCH_CHILD_OUTPUT=1 passes what they print after the ready line (e.g. --trace-gc) to stderr.
   const flags = process.env.BERTH_BENCH_CHILD_FLAGS?.split(' ').filter((flag) => flag !== '') ?? [];
   const child = spawn(process.execPath, [...nodeFlags, ...flags, path, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -46,7 +47,8 @@ export function startChild(
       clearTimeout(timer);
       child.removeListener('exit', onExit);
       child.stdout.removeAllListeners('data');
-      child.stdout.resume();
+      if (process.env.BERTH_BENCH_CHILD_OUTPUT === '1') child.stdout.pipe(process.stderr);
+      else child.stdout.resume();
       try {
         resolve({
           ports: JSON.parse(buffered.slice(0, newline)) as ChildServer['ports'],

@@ -1,14 +1,16 @@
 /**
- * `node dist/bench/serve/tail-at-one.js [--rounds 8] [--requests 1500]`: p50 and p99 at
+ * `node dist/bench/serve/tail-at-one.js [--rounds 8] [--requests 1500] [--json-load-first]`: p50 and p99 at
  * concurrency 1 for v2 binary requests to the OCR classifier, berth (as its targets start it, with
  * `--batching --max-batch-size 4` as bench:serve runs it) against the hand-written node:http +
  * workers server, in alternating rounds of `--requests` one-at-a-time requests (paired.ts). The
  * median of the pairs' p99 differences is the figure to quote; bench:serve prints the same figure
- * from fewer rounds.
+ * from fewer rounds. `--json-load-first` first puts berth through 3 s of OCR v2 JSON load at 16 and
+ * at 64 connections, as bench:serve's JSON series do before its binary ones.
  */
 import { availableParallelism } from 'node:os';
 import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-headroom.js';
 import { startChild, type ChildServer } from './child.js';
+import { runHttpLoad } from './http-load.js';
 import { prepareModels, toServe } from './models.js';
 import { median, pairedTail } from './paired.js';
 import { buildPayloads } from './payloads.js';
@@ -24,7 +26,8 @@ const requests = option('requests', 1500);
 const WARM_REQUESTS = 300;
 
 const { ocr, tiny } = await prepareModels();
-const payload = buildPayloads(ocr).v2Binary;
+const ocrPayloads = buildPayloads(ocr);
+const payload = ocrPayloads.v2Binary;
 const servers: ChildServer[] = [];
 const fixed = (value: number): string => value.toFixed(2);
 try {
@@ -53,6 +56,18 @@ try {
     scoringProcessEnv,
   );
   servers.push(berth);
+  if (process.argv.includes('--json-load-first')) {
+    for (const concurrency of [16, 64]) {
+      await runHttpLoad({
+        port: berth.ports.http ?? 0,
+        payload: ocrPayloads.v2Json,
+        concurrency,
+        seconds: 3,
+        warmupSeconds: 0,
+        itemsPerRequest: 1,
+      });
+    }
+  }
   for (const server of servers) await sequentialLatencies(server.ports.http ?? 0, payload, WARM_REQUESTS);
   console.log(`v2 binary (OCR classifier) at concurrency 1, ${rounds} rounds of ${requests} requests each`);
   const tail = await pairedTail(handWritten.ports.http ?? 0, berth.ports.http ?? 0, payload, {

@@ -40,14 +40,24 @@ export function startChild(
       reject(new Error(`${script} server exited with code ${code} before it was ready`));
     };
     child.once('exit', onExit);
+    const passOutput = process.env.BERTH_BENCH_CHILD_OUTPUT === '1';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
-      const newline = buffered.indexOf('\n');
+      // Lines before the ready line (e.g. --trace-gc's) are passed on or dropped.
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0 && !buffered.startsWith('{')) {
+        if (passOutput) process.stderr.write(buffered.slice(0, newline + 1));
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf('\n');
+      }
       if (newline < 0) return;
       clearTimeout(timer);
       child.removeListener('exit', onExit);
       child.stdout.removeAllListeners('data');
-      if (process.env.BERTH_BENCH_CHILD_OUTPUT === '1') child.stdout.pipe(process.stderr);
+      if (passOutput) {
+        process.stderr.write(buffered.slice(newline + 1));
+        child.stdout.pipe(process.stderr);
+      }
       else child.stdout.resume();
       try {
         resolve({

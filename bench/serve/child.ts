@@ -57,8 +57,7 @@ export function startChild(
       if (passOutput) {
         process.stderr.write(buffered.slice(newline + 1));
         child.stdout.pipe(process.stderr);
-      }
-      else child.stdout.resume();
+      } else child.stdout.resume();
       try {
         resolve({
           ports: JSON.parse(buffered.slice(0, newline)) as ChildServer['ports'],

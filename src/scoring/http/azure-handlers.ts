@@ -9,7 +9,7 @@ import { decodeScoreBody, encodeScoreResponse } from '../protocols/azure.js';
 import { openApiDocument } from '../protocols/openapi.js';
 import { bodyText, tensorsText } from '../data-collector.js';
 import { parseJsonText, readBody } from './body.js';
-import { isJsonContentType, notLive, withSlot, type HttpContext } from './context.js';
+import { inferInSlot, isJsonContentType, notLive, withSlot, type HttpContext } from './context.js';
 import type { Exchange } from './exchange.js';
 import { takesEncoded } from './v2-handlers.js';
 
@@ -132,21 +132,12 @@ export async function score(context: HttpContext, exchange: Exchange): Promise<v
   }
   const inputs = decodeScoreBody(parseJsonText(body.toString('utf8')), model!.signature);
   const collected = context.collector?.sample() === true ? tensorsText(inputs) : undefined;
-  const result = await withSlot(
-    context,
-    exchange,
-    signal,
-    () =>
-      context.engine.infer({
-        model: model!.name,
-        version: model!.version,
-        inputs,
-        outputs: undefined,
-        signal,
-        id: exchange.id,
-      }),
-    true,
-  );
+  const result = await inferInSlot(context, exchange, signal, {
+    model: model!.name,
+    version: model!.version,
+    inputs,
+    outputs: undefined,
+  });
   exchange.batchSize = result.batchSize;
   context.metrics.recordInference(result.model, result.batchSize, result.queueMs, result.computeMs);
   exchange.sendJson(200, encodeScoreResponse(result.outputs), {

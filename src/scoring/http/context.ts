@@ -6,7 +6,15 @@ import { BerthError, toBerthError } from '../../core/errors.js';
 import type { Auth } from '../auth.js';
 import { untilAborted, type CancelSignal } from '../cancel.js';
 import type { DataCollector } from '../data-collector.js';
-import type { Admission, InferenceEngine, LoadedModel, ModelRepository, ScriptSchemas } from '../engine.js';
+import type {
+  Admission,
+  InferenceEngine,
+  InferRequest,
+  InferResponse,
+  LoadedModel,
+  ModelRepository,
+  ScriptSchemas,
+} from '../engine.js';
 import type { Logger } from '../logger.js';
 import type { ScoringMetrics } from '../metrics.js';
 import type { ResolvedScoringOptions } from '../options.js';
@@ -107,6 +115,28 @@ export function withSlot<T>(
     (release) => inSlot(work, signal, release, settlesOnAbort),
     (error: unknown) => countRejected(context, error),
   );
+}
+
+/**
+ * The engine's tensor inference under an admission slot. The engine's `infer` settles as soon as
+ * the signal aborts, so its answer is not raced against the signal.
+ */
+export function inferInSlot(
+  context: HttpContext,
+  exchange: Exchange,
+  signal: CancelSignal,
+  request: Pick<InferRequest, 'model' | 'version' | 'inputs' | 'outputs'>,
+): Promise<InferResponse> {
+  const work = (): Promise<InferResponse> =>
+    context.engine.infer({
+      model: request.model,
+      version: request.version,
+      inputs: request.inputs,
+      outputs: request.outputs,
+      signal,
+      id: exchange.id,
+    });
+  return withSlot(context, exchange, signal, work, true);
 }
 
 function inSlot<T>(

@@ -12,6 +12,7 @@ import { tensorsText } from '../data-collector.js';
 import { padFor, parseJsonText, readBody } from './body.js';
 import {
   findModel,
+  inferInSlot,
   isJsonContentType,
   isOctetStream,
   notLive,
@@ -154,21 +155,12 @@ async function inferDecoded(
   if (outputNames !== undefined) checkOutputNames(model.signature, outputNames);
 
   const collected = context.collector?.sample() === true ? tensorsText(request.inputs) : undefined;
-  const result = await withSlot(
-    context,
-    exchange,
-    signal,
-    () =>
-      context.engine.infer({
-        model: model.name,
-        version: model.version,
-        inputs: request.inputs,
-        outputs: outputNames,
-        signal,
-        id: exchange.id,
-      }),
-    true,
-  );
+  const result = await inferInSlot(context, exchange, signal, {
+    model: model.name,
+    version: model.version,
+    inputs: request.inputs,
+    outputs: outputNames,
+  });
   exchange.batchSize = result.batchSize;
   context.metrics.recordInference(model.name, result.batchSize, result.queueMs, result.computeMs);
   const encoded = encodeInferResponse(result.model, result.version, request.id, result.outputs, request);

@@ -27,6 +27,7 @@ import { startChild, type ChildServer } from './child.js';
 import { cpuMicros } from './proc-cpu.js';
 import { prepareModels, toServe, type BenchModel } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
+import { median } from './stats.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -141,9 +142,6 @@ function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]) / 1024);
 }
-
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 const { tiny, ocr } = await prepareModels();
 const model = modelName === 'ocr' ? ocr : tiny;

@@ -15,6 +15,7 @@ import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-head
 import { prepareModels, toServe, type BenchModel } from './models.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
 import { sendOne } from './sequential-client.js';
+import { summarize } from './stats.js';
 
 interface GcCount {
   major: number;
@@ -89,15 +90,15 @@ async function measure(name: string, server: Server, payload: HttpPayload): Prom
   while (server.counts.length === 0) await new Promise((settle) => setTimeout(settle, 20));
   agent.destroy();
   const count = server.counts[0]!;
-  latencies.sort((a, b) => a - b);
+  const latency = summarize(latencies);
   const perThousand = (value: number): number => Math.round((value / requests) * 1000 * 100) / 100;
   const result = {
     'major GCs / 1000 requests': perThousand(count.major),
     'minor GCs / 1000 requests': perThousand(count.minor),
     'GC pause ms / 1000 requests': perThousand(count.pauseMs),
     'longest GC pause ms': Math.round(count.longestMs * 100) / 100,
-    'p50 ms': Math.round(latencies[Math.floor(requests / 2)]! * 1000) / 1000,
-    'p99 ms': Math.round(latencies[Math.floor(requests * 0.99)]! * 1000) / 1000,
+    'p50 ms': Math.round(latency.p50 * 1000) / 1000,
+    'p99 ms': Math.round(latency.p99 * 1000) / 1000,
   };
   console.log(name, result);
   return result;

@@ -15,6 +15,7 @@ import { checkInputs } from '../../src/scoring/protocols/signature-check.js';
 import { decodeInferRequest } from '../../src/scoring/protocols/v2-json.js';
 import { prepareModels } from './models.js';
 import { buildPayloads } from './payloads.js';
+import { median } from './stats.js';
 
 const index = process.argv.indexOf('--rounds');
 const rounds = index >= 0 ? Number(process.argv[index + 1]) : 200;
@@ -35,11 +36,6 @@ function decodeWithJsonParse(
   }
   validateInferRequest(model, model.signature, { inputs, outputs: undefined }, model.hasBatchDimension);
   return inputs;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function sameBytes(a: TensorValue, b: TensorValue): boolean {

@@ -24,12 +24,12 @@ import { resolveConfig, type BenchConfig } from './config.js';
 import { runGrpcLoad } from './grpc-load.js';
 import { runHttpLoad, type LoadResult } from './http-load.js';
 import { prepareModels, toServe, type BenchModel } from './models.js';
-import { median, pairedHttp, pairedTail, pairRatios } from './paired.js';
+import { pairedHttp, pairedTail, pairRatios } from './paired.js';
 import { buildPayloads, type HttpPayload } from './payloads.js';
 import { measureRaw, type RawResult } from './raw-ort.js';
 import { sequentialLatencies } from './sequential-client.js';
 import { at, printRatios, printRaw, printSeries, ratio, type Ratios, type Series } from './report.js';
-import { round } from './stats.js';
+import { median, round } from './stats.js';
 
 const config = resolveConfig(process.argv.slice(2));
 const failures: string[] = [];

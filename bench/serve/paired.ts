@@ -6,17 +6,13 @@
  */
 import { runHttpLoad, type LoadResult } from './http-load.js';
 import type { HttpPayload } from './payloads.js';
-import { quantile, sequentialLatencies } from './sequential-client.js';
-import { round } from './stats.js';
+import { sequentialLatencies } from './sequential-client.js';
+import { median, round, summarize, type LatencySummary } from './stats.js';
 
 export interface PairedServer {
   port: number;
   /** For the main thread's CPU per request (Linux). */
   pid: number;
-}
-
-export function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 }
 
 export interface PairedHttp {
@@ -84,16 +80,16 @@ export async function pairedTail(
   options: {
     rounds: number;
     requests: number;
-    onRound?: (round: number, first: number[], second: number[]) => void;
+    onRound?: (round: number, first: LatencySummary, second: LatencySummary) => void;
   },
 ): Promise<PairedTail> {
   const tail: PairedTail = { first: [], second: [], gaps: [] };
   for (let round = 0; round < options.rounds; round++) {
-    const a = await sequentialLatencies(first, payload, options.requests);
-    const b = await sequentialLatencies(second, payload, options.requests);
-    tail.first.push(quantile(a, 0.99));
-    tail.second.push(quantile(b, 0.99));
-    tail.gaps.push(quantile(b, 0.99) - quantile(a, 0.99));
+    const a = summarize(await sequentialLatencies(first, payload, options.requests));
+    const b = summarize(await sequentialLatencies(second, payload, options.requests));
+    tail.first.push(a.p99);
+    tail.second.push(b.p99);
+    tail.gaps.push(b.p99 - a.p99);
     options.onRound?.(round, a, b);
   }
   return tail;

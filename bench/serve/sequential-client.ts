@@ -27,7 +27,7 @@ export function sendOne(agent: Agent, port: number, payload: HttpPayload): Promi
   });
 }
 
-/** `count` requests one after another; their latencies in ms, sorted. */
+/** `count` requests one after another; their latencies in ms. */
 export async function sequentialLatencies(
   port: number,
   payload: HttpPayload,
@@ -41,13 +41,8 @@ export async function sequentialLatencies(
       await sendOne(agent, port, payload);
       latencies.push(performance.now() - started);
     }
-    return latencies.sort((a, b) => a - b);
+    return latencies;
   } finally {
     agent.destroy();
   }
-}
-
-/** The value at `fraction` (0.99 for p99) of sorted latencies. */
-export function quantile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
 }

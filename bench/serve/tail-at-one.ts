@@ -12,9 +12,10 @@ import { scoringProcessEnv, scoringProcessFlags } from '../../src/core/heap-head
 import { startChild, type ChildServer } from './child.js';
 import { runHttpLoad } from './http-load.js';
 import { prepareModels, toServe } from './models.js';
-import { median, pairedTail } from './paired.js';
+import { pairedTail } from './paired.js';
 import { buildPayloads } from './payloads.js';
-import { quantile, sequentialLatencies } from './sequential-client.js';
+import { sequentialLatencies } from './sequential-client.js';
+import { median } from './stats.js';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -75,8 +76,8 @@ try {
     requests,
     onRound: (round, hand, own) =>
       console.log(
-        `round ${round + 1}: hand-written p50 ${fixed(quantile(hand, 0.5))} p99 ${fixed(quantile(hand, 0.99))} ms; ` +
-          `berth p50 ${fixed(quantile(own, 0.5))} p99 ${fixed(quantile(own, 0.99))} ms`,
+        `round ${round + 1}: hand-written p50 ${fixed(hand.p50)} p99 ${fixed(hand.p99)} ms; ` +
+          `berth p50 ${fixed(own.p50)} p99 ${fixed(own.p99)} ms`,
       ),
   });
   console.log(
